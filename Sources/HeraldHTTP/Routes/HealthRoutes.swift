@@ -1,0 +1,55 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import Postgres
+import Prometheus
+
+/// `/healthz`, `/readyz`, `/metrics`, `/openapi.yaml`.
+struct HealthRoutes {
+    let pool: PostgresPool
+    let registry: PrometheusCollectorRegistry
+    let openAPIDocument: ByteBuffer
+
+    struct Status: Encodable {
+        let status: String
+    }
+
+    func register(on router: RouteRegistrar) {
+        router.get("/healthz") { _, _ in try JSON.response(Status(status: "ok")) }
+        router.get("/readyz") { _, _ in
+            guard await pool.ping(timeout: .seconds(2)) else {
+                throw APIError(
+                    status: .serviceUnavailable, code: "database_unavailable",
+                    message: "the database cannot be reached", headers: [.retryAfter: "5"])
+            }
+            return try JSON.response(Status(status: "ready"))
+        }
+        router.get("/metrics") { _, _ in
+            recordPoolStatistics()
+            var buffer: [UInt8] = []
+            registry.emit(into: &buffer)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+        }
+        router.get("/openapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: openAPIDocument))
+        }
+    }
+
+    /// Pool usage as gauges, read at scrape time so they are never stale.
+    func recordPoolStatistics() {
+        let stats = pool.statistics
+        func gauge(_ name: String, _ help: String, _ value: Int) {
+            registry.makeGauge(
+                descriptor: .init(namespace: "herald", subsystem: "db_pool", metricName: name, unitName: "", helpText: help)
+            ).set(Double(value))
+        }
+        gauge("connections_open", "Open database connections", stats.open)
+        gauge("connections_in_use", "Database connections lent out", stats.inUse)
+        gauge("connections_idle", "Idle database connections", stats.idle)
+        gauge("waiters", "Tasks waiting for a database connection", stats.waiting)
+        gauge("connections_max", "Maximum database connections", stats.maxConnections)
+        gauge("acquire_timeouts", "Acquires that timed out since start", stats.acquireTimeouts)
+    }
+}

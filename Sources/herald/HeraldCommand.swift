@@ -1,0 +1,188 @@
+import ArgumentParser
+import Foundation
+import Herald
+import HeraldHTTP
+import Hummingbird
+import Logging
+import Postgres
+import ServiceLifecycle
+
+@main
+struct HeraldCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "herald",
+        abstract: "Herald: a self-hosted SMS platform for verification codes and campaigns.",
+        subcommands: [Serve.self, Migrate.self, Users.self, APIKeys.self]
+    )
+}
+
+/// Shared start-up: configuration from the environment, logging, the database.
+struct Environment {
+    var configuration: HeraldConfiguration
+    let logger: Logger
+
+    init(applying overrides: (inout HeraldConfiguration) -> Void = { _ in }) throws {
+        var configuration = try HeraldConfiguration.fromEnvironment()
+        overrides(&configuration)
+        self.configuration = configuration
+        let level = configuration.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        logger = Logger(label: "herald")
+    }
+
+    /// Opens the database (starting the embedded one if needed) and runs `body` with a pool.
+    /// Commands other than `serve` stop an embedded server they had to start.
+    func withDatabase<T: Sendable>(
+        migrate: Bool = true, _ body: (DatabaseRuntime, PostgresPool) async throws -> T
+    ) async throws -> T {
+        let database = try await DatabaseRuntime.open(configuration, logger: logger)
+        let pool = PostgresPool(
+            configuration: database.configuration, maxConnections: configuration.databasePoolSize, logger: logger)
+        do {
+            if migrate {
+                let resources = try ResourceLocator.locate(explicit: configuration.resourceDirectory)
+                try await Migrator(directory: resources + "/migrations", logger: logger).migrate(pool)
+            }
+            let result = try await body(database, pool)
+            await pool.close()
+            await database.close()
+            return result
+        } catch {
+            await pool.close()
+            await database.close()
+            throw error
+        }
+    }
+}
+
+/// Prints one line to standard output (user-facing results; logs go to standard error).
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP API, the dashboard and the background workers.")
+
+    @Option(help: "Address to listen on (HERALD_HOST, default 127.0.0.1).") var host: String?
+    @Option(help: "Port to listen on (HERALD_PORT, default 8080).") var port: Int?
+    @Flag(help: "Do not run dispatchers or the scheduler in this process.") var noWorker = false
+
+    func run() async throws {
+        let environment = try Environment {
+            if let host { $0.host = host }
+            if let port { $0.port = port }
+        }
+        let configuration = environment.configuration
+        let logger = environment.logger
+        guard (0...65535).contains(configuration.port) else { throw ValidationError("--port must be 0–65535") }
+        let resources = try ResourceLocator.locate(explicit: configuration.resourceDirectory)
+        _ = try ServerSecret.load(configuration: configuration)
+
+        let database = try await DatabaseRuntime.open(configuration, logger: logger)
+        let pool = PostgresPool(
+            configuration: database.configuration, maxConnections: configuration.databasePoolSize, logger: logger)
+        do {
+            try await Migrator(directory: resources + "/migrations", logger: logger).migrate(pool)
+            let identity = IdentityService(store: IdentityStore(pool: pool), logger: logger)
+            let firstLogin = try await FirstLogin.ensure(identity: identity, dataDirectory: configuration.absoluteDataDirectory)
+            let dependencies = HeraldHTTPDependencies(
+                configuration: configuration, pool: pool, identity: identity, resourceDirectory: resources, logger: logger)
+            let app = try buildApplication(
+                dependencies,
+                services: [HousekeepingService(identity: identity, logger: logger)],
+                onServerRunning: { channel in
+                    var url = configuration.resolvedPublicURL
+                    if configuration.port == 0, let port = channel.localAddress?.port {
+                        url = "http://\(configuration.host):\(port)"
+                    }
+                    say("Herald is running: \(url)/")
+                    if let firstLogin {
+                        say("First login: \(firstLogin.email) / \(firstLogin.password)")
+                    }
+                    if database.embedded != nil {
+                        say("Database: embedded PostgreSQL in \(database.embedded!.clusterDirectory)")
+                    }
+                })
+            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        } catch {
+            await pool.close()
+            await database.close(force: true)
+            throw error
+        }
+        await pool.close()
+        await database.close(force: true)
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending database migrations and exit.")
+
+    func run() async throws {
+        let environment = try Environment()
+        let resources = try ResourceLocator.locate(explicit: environment.configuration.resourceDirectory)
+        let migrator = try Migrator(directory: resources + "/migrations", logger: environment.logger)
+        let applied = try await environment.withDatabase(migrate: false) { _, pool in try await migrator.migrate(pool) }
+        say(applied.isEmpty ? "Database is up to date." : "Applied migrations: \(applied.map(String.init).joined(separator: ", ")).")
+    }
+}
+
+struct Users: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "users", abstract: "Manage dashboard users.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a user; prints a generated password unless --password-stdin.")
+
+        @Option(help: "The user's e-mail address.") var email: String
+        @Option(help: "admin, marketer or viewer.") var role: String
+        @Flag(help: "Read the password from standard input instead of generating one.") var passwordStdin = false
+
+        func run() async throws {
+            let environment = try Environment()
+            let role = try IdentityValidation.role(role, field: "--role")
+            var password = Tokens.password()
+            if passwordStdin {
+                guard let line = readLine(strippingNewline: true) else { throw ValidationError("no password on standard input") }
+                password = line
+            }
+            let chosen = password
+            let user = try await environment.withDatabase { _, pool in
+                try await IdentityService(store: IdentityStore(pool: pool), logger: environment.logger)
+                    .createUser(email: email, role: role, password: chosen)
+            }
+            say("Created \(user.role.rawValue) \(user.email) (\(user.id.uuidString.lowercased())).")
+            if !passwordStdin { say("Password: \(password)") }
+        }
+    }
+}
+
+struct APIKeys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "api-keys", abstract: "Manage API keys.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an API key; prints it as the last line (shown once).")
+
+        @Option(help: "A name to recognise the key by.") var name: String
+        @Option(name: .customLong("scope"), help: "verifications, messages, contacts, campaigns or admin; repeatable.")
+        var scopes: [String] = []
+
+        func run() async throws {
+            let environment = try Environment()
+            let created = try await environment.withDatabase { _, pool in
+                try await IdentityService(store: IdentityStore(pool: pool), logger: environment.logger)
+                    .createAPIKey(name: name, scopes: scopes, createdBy: nil)
+            }
+            say("Created API key \(created.key.name) (\(created.key.id.uuidString.lowercased())) with scopes \(created.key.scopes.map(\.rawValue).joined(separator: ", ")).")
+            say(created.secret)
+        }
+    }
+}
+
+extension HeraldError: @retroactive LocalizedError {
+    public var errorDescription: String? { description }
+}
