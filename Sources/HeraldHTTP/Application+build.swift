@@ -57,9 +57,7 @@ public func buildRouter(_ dependencies: HeraldHTTPDependencies) throws -> Router
     router.middlewares.add(ObservabilityMiddleware(metrics: HTTPMetrics(registry: registry)))
     router.middlewares.add(ErrorMiddleware(routes: routes))
     router.middlewares.add(SecurityHeadersMiddleware())
-    router.middlewares.add(
-        FileMiddleware(webDirectory, cacheControl: .init([(.init("text/html")!, [.noCache])]), searchForIndexHtml: true,
-                       logger: dependencies.logger))
+    router.middlewares.add(StaticFilesMiddleware(directory: webDirectory, logger: dependencies.logger))
     router.middlewares.add(AuthenticationMiddleware(identity: dependencies.identity))
 
     let registrar = RouteRegistrar(router: router, table: routes)

@@ -183,6 +183,6 @@ struct APIKeys: AsyncParsableCommand {
     }
 }
 
-extension HeraldError: @retroactive LocalizedError {
+extension HeraldError: LocalizedError {
     public var errorDescription: String? { description }
 }

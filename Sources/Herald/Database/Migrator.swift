@@ -77,6 +77,12 @@ public struct AppliedMigration: Sendable, Equatable {
     public let version: Int
     public let name: String
     public let checksum: String
+
+    public init(version: Int, name: String, checksum: String) {
+        self.version = version
+        self.name = name
+        self.checksum = checksum
+    }
 }
 
 /// Decides which migrations to run. Pure: no I/O, tested on its own.

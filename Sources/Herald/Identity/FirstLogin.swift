@@ -15,7 +15,7 @@ public struct FirstLogin: Sendable {
         let file = path(dataDirectory: dataDirectory)
         if let created = try await identity.bootstrapFirstAdmin() {
             try? FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
-            FileManager.default.createFile(
+            _ = FileManager.default.createFile(
                 atPath: file, contents: Data(created.password.utf8), attributes: [.posixPermissions: 0o600])
             return FirstLogin(email: created.user.email, password: created.password)
         }

@@ -7,6 +7,15 @@ public struct User: Sendable, Equatable, Codable {
     public let disabled: Bool
     public let createdAt: Date
     public let lastLoginAt: Date?
+
+    public init(id: UUID, email: String, role: Role, disabled: Bool, createdAt: Date, lastLoginAt: Date?) {
+        self.id = id
+        self.email = email
+        self.role = role
+        self.disabled = disabled
+        self.createdAt = createdAt
+        self.lastLoginAt = lastLoginAt
+    }
 }
 
 public struct APIKey: Sendable, Equatable, Codable {

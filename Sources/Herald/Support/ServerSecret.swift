@@ -7,11 +7,14 @@ import Foundation
 /// (mode 0600). With an external database every process must share one secret, so it must be
 /// set explicitly; a generated one per machine would silently disagree.
 public struct ServerSecret: Sendable {
-    public let key: SymmetricKey
+    /// SHA-256 of the secret text. Kept as bytes: `SymmetricKey` is not `Sendable`.
+    private let keyBytes: [UInt8]
 
     public init(_ text: String) {
-        key = SymmetricKey(data: SHA256.hash(data: Array(text.utf8)))
+        keyBytes = Array(SHA256.hash(data: Array(text.utf8)))
     }
+
+    public var key: SymmetricKey { SymmetricKey(data: keyBytes) }
 
     /// A key for one purpose, derived with HKDF so purposes never share key material.
     public func derivedKey(purpose: String) -> SymmetricKey {

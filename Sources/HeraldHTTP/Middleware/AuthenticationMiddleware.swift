@@ -1,4 +1,5 @@
 import Herald
+import HTTPTypes
 import Hummingbird
 
 /// Finds who is calling: an API key (`Authorization: Bearer hk_…`) or the dashboard's

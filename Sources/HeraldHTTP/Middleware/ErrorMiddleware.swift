@@ -1,5 +1,7 @@
 import Herald
+import HTTPTypes
 import Hummingbird
+import NIOCore
 import Logging
 import Postgres
 

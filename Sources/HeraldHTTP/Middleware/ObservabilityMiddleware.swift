@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import Prometheus
@@ -16,7 +17,8 @@ struct ObservabilityMiddleware: RouterMiddleware {
         let start = ContinuousClock.now
         var response = try await next(request, context)
         let elapsed = ContinuousClock.now - start
-        let route = context.endpointPath ?? "unmatched"
+        // Hummingbird names its not-found responder's path "NotFound"; we say "unmatched".
+        let route = context.endpointPath.flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "unmatched"
         response.headers[.requestID] = context.id
         metrics.record(method: request.method.rawValue, route: route, status: response.status.code, duration: elapsed)
         let level: Logger.Level = response.status.code >= 500 ? .error : .info

@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 
 /// Headers every response carries. The dashboard renders user data with `textContent`
