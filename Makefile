@@ -5,7 +5,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 SYSTEM_PACKAGES := libpq-dev libcurl4-openssl-dev libphonenumber-dev postgresql pkg-config
 TEST_PACKAGES := chromium chromium-driver python3 python3-pip
-PYTHON_PACKAGES := pytest requests selenium
+PYTHON_PACKAGES := pytest requests selenium schemathesis
 PYTHON ?= python3
 BENCH_PACKAGES := wrk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -35,7 +35,7 @@ test-deps: deps
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
-	@$(PYTHON) -c "import pytest, requests, selenium" 2>/dev/null || \
+	@$(PYTHON) -c "import pytest, requests, selenium, schemathesis" 2>/dev/null || \
 	  $(PYTHON) -m pip install -q $(PYTHON_PACKAGES) 2>/dev/null || \
 	  $(PYTHON) -m pip install -q --break-system-packages $(PYTHON_PACKAGES)
 

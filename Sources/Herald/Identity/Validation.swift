@@ -7,8 +7,8 @@ public enum IdentityValidation {
     public static func email(_ raw: String, field: String = "email") throws -> String {
         let email = raw.trimmingCharacters(in: .whitespaces).lowercased()
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        guard email.utf8.count <= 254, parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty,
-            parts[0].utf8.count <= 64,
+        guard email.count <= 254, parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty,
+            parts[0].count <= 64,
             email.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F && $0 != "\"" && $0 != "<" && $0 != ">" }),
             !parts[1].hasPrefix("."), !parts[1].hasSuffix("."), !parts[1].contains("..")
         else {
