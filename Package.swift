@@ -63,14 +63,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
-            name: "SMS",
-            dependencies: ["Phone"],
-            swiftSettings: swiftSettings
-        ),
-        .target(
             name: "Herald",
             dependencies: [
-                "Postgres", "Curl", "Phone", "SMS",
+                "Postgres", "Curl", "Phone",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -131,11 +126,6 @@ let package = Package(
         .testTarget(
             name: "PhoneTests",
             dependencies: ["Phone"],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "SMSTests",
-            dependencies: ["SMS"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

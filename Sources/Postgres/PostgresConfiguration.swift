@@ -10,6 +10,10 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
     public var conninfo: String
     /// How long establishing a connection (including authentication) may take.
     public var connectTimeout: Duration
+    /// How many statements each connection prepares on the server (named prepared statements, so repeated
+    /// statements skip parsing and planning). A statement is prepared the second time a connection runs it; `0`
+    /// never prepares (e.g. behind a transaction-pooling pgbouncer).
+    public var statementCacheCapacity: Int = 256
 
     public init(conninfo: String, connectTimeout: Duration = .seconds(10)) {
         self.conninfo = conninfo
@@ -45,12 +49,15 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
     /// connecting still reports the original problem.
     public func withDatabase(_ name: String) -> PostgresConfiguration {
         guard var pairs = try? PostgresConninfo.parse(conninfo) else {
-            let appended = conninfo + " " + PostgresConninfo.render([("dbname", name)])
-            return PostgresConfiguration(conninfo: appended, connectTimeout: connectTimeout)
+            var copy = self
+            copy.conninfo = conninfo + " " + PostgresConninfo.render([("dbname", name)])
+            return copy
         }
         pairs.removeAll { $0.0 == "dbname" }
         pairs.append(("dbname", name))
-        return PostgresConfiguration(conninfo: PostgresConninfo.render(pairs), connectTimeout: connectTimeout)
+        var copy = self
+        copy.conninfo = PostgresConninfo.render(pairs)
+        return copy
     }
 
     /// The explicitly set conninfo options, e.g. `["host": "/tmp", "dbname": "herald"]`.

@@ -14,6 +14,7 @@ enum TestClusterCleanup {
         // @unchecked Sendable: `roots` is only touched while `lock` is held.
         let lock = NSLock()
         var roots: [(root: String, dataDirectory: String)] = []
+        var actions: [@Sendable () async -> Void] = []
         var installed = false
     }
 
@@ -35,11 +36,28 @@ enum TestClusterCleanup {
         registry.lock.unlock()
     }
 
+    /// Runs `action` at exit (waiting at most 5 s for it), before local clusters are destroyed.
+    static func registerAtExit(_ action: @escaping @Sendable () async -> Void) {
+        registry.lock.lock()
+        registry.actions.append(action)
+        registry.lock.unlock()
+    }
+
     static func cleanUpAll() {
         registry.lock.lock()
         let roots = registry.roots
+        let actions = registry.actions
         registry.roots = []
+        registry.actions = []
         registry.lock.unlock()
+        for action in actions {
+            let done = DispatchSemaphore(value: 0)
+            Task.detached {
+                await action()
+                done.signal()
+            }
+            _ = done.wait(timeout: .now() + 5)
+        }
         for entry in roots { destroy(root: entry.root, dataDirectory: entry.dataDirectory) }
     }
 

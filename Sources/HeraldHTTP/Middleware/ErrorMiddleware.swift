@@ -45,7 +45,7 @@ struct ErrorMiddleware: RouterMiddleware {
         case let error as any HTTPResponseError where error.status.code < 500:
             return APIError(status: error.status, code: Self.code(for: error.status), message: error.status.reasonPhrase.lowercased())
         default:
-            context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
+            context.logger.error("unhandled error", metadata: ["error": "\(error)", "error.type": "\(type(of: error))"])
             return .internalError
         }
     }

@@ -40,6 +40,8 @@ public struct PostgresDecodingFailure: Error, Sendable, CustomStringConvertible 
 
 // MARK: - Parsing helpers
 
+private let posixLocale = Locale(identifier: "en_US_POSIX")
+
 enum PostgresText {
     /// Parses an optionally signed decimal integer of the whole buffer.
     @inline(__always)
@@ -168,7 +170,7 @@ extension Decimal: PostgresDecodable {
         guard type == .numeric || type.isInteger || type.isFloat else { throw PostgresDecodingFailure.unexpectedType(type) }
         let text = PostgresText.string(bytes)
         if text == "NaN" { return .nan }
-        guard let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")), !value.isNaN else {
+        guard let value = Decimal(string: text, locale: posixLocale), !value.isNaN else {
             throw PostgresDecodingFailure("the text is not a finite number Decimal can hold")
         }
         return value

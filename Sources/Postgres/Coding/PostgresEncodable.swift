@@ -123,6 +123,14 @@ public struct PostgresBindings: Sendable, CustomStringConvertible {
         }
     }
 
+    var parameterTypes: [UInt32] { parameters.map(\.type) }
+
+    func hasTypes(_ types: [UInt32]) -> Bool {
+        guard types.count == parameters.count else { return false }
+        for index in 0..<types.count where types[index] != parameters[index].type { return false }
+        return true
+    }
+
     /// Values are never printed.
     public var description: String {
         "[" + Array(repeating: "****", count: parameters.count).joined(separator: ", ") + "]"

@@ -2,7 +2,8 @@ import CLibPQ
 import Foundation
 import Logging
 
-/// The libpq side of one connection. Lives on, and is only touched by, its `ConnectionWorker`'s thread.
+/// The libpq side of one connection. Used by its `ConnectionWorker`'s thread, or by the one caller that has
+/// borrowed the connection to send a statement (`send`, `publishStatus`); never by two threads at once.
 final class ConnectionContext {
     private let handle: PGConnectionHandle
     private let cancelHandle: PGCancelHandle?
@@ -19,10 +20,31 @@ final class ConnectionContext {
     /// How long to wait for the server after a cancel request before giving up on the connection.
     private static let cancelGracePeriod: Duration = .seconds(5)
 
-    private init(handle: PGConnectionHandle, worker: ConnectionWorker, logger: Logger) {
+    /// Statements prepared on this connection, by SQL text.
+    private var preparedStatements: [String: PreparedStatement] = [:]
+    /// How often statements not (yet) prepared were run; -1 marks one that failed to prepare.
+    private var sightings: [String: Int] = [:]
+    private let statementCacheCapacity: Int
+    private var nextStatementNumber = 0
+
+    private struct PreparedStatement {
+        let name: String
+        let types: [UInt32]
+    }
+
+    /// How `send` sent a statement, which decides how `collect` reads it.
+    enum SendMode: Sendable {
+        case unnamed
+        case prepared
+        /// A Parse of statement `name` was sent; the execution follows once it is confirmed.
+        case preparing(name: String)
+    }
+
+    private init(handle: PGConnectionHandle, worker: ConnectionWorker, logger: Logger, statementCacheCapacity: Int) {
         self.handle = handle
         self.worker = worker
         self.logger = logger
+        self.statementCacheCapacity = statementCacheCapacity
         let connection = handle.pointer!
         self.cancelHandle = PGCancelHandle(connection: connection)
         self.backendPID = PQbackendPID(connection)
@@ -51,6 +73,7 @@ final class ConnectionContext {
             throw PostgresError(code: .connectionFailed, safeReason: "libpq could not allocate a connection")
         }
         let handle = PGConnectionHandle(started)
+        PQsetNoticeReceiver(started, { _, _ in }, nil)  // notices may hold data; never print them to stderr
         func failure(_ reason: String) -> PostgresError {
             PostgresError(code: .connectionFailed, underlyingMessage: errorMessage(started), safeReason: reason)
         }
@@ -85,8 +108,10 @@ final class ConnectionContext {
             break
         }
 
-        PQsetNoticeReceiver(started, { _, _ in }, nil)  // notices may hold data; never print them to stderr
-        let context = ConnectionContext(handle: handle, worker: worker, logger: logger)
+        let context = ConnectionContext(
+            handle: handle, worker: worker, logger: logger,
+            statementCacheCapacity: max(0, configuration.statementCacheCapacity)
+        )
         // Timestamps are parsed from ISO output whatever the server's default DateStyle is.
         do {
             try context.executeScript("SET DateStyle TO 'ISO, MDY'")
@@ -132,30 +157,116 @@ final class ConnectionContext {
 
     /// Runs one parameterised statement (extended protocol, text format, explicit type OIDs).
     func execute(_ query: PostgresQuery, timeout: Duration?) throws(PostgresError) -> PostgresRows {
-        try send(query)
-        return try collect(sql: query.sql, deadline: timeout.map { ContinuousClock.now + $0 })
+        let mode = try send(query)
+        return try collect(query, mode: mode, deadline: timeout.map { ContinuousClock.now + $0 })
     }
 
-    /// Sends one parameterised statement (extended protocol, text format, explicit type OIDs) without waiting.
-    /// Also called by a borrowing caller (see `ConnectionWorker.runQuery`).
-    func send(_ query: PostgresQuery) throws(PostgresError) {
+    /// Sends one statement without waiting: as a prepared statement when this connection has prepared it, as a
+    /// Parse of a new prepared statement the second time it is seen, else unnamed. Also called by a borrowing
+    /// caller (see `ConnectionWorker.runQuery`), so it never waits for the server.
+    func send(_ query: PostgresQuery) throws(PostgresError) -> SendMode {
         if let failure = query.bindings.storage.failure {
             throw PostgresError(code: .encodingFailed, query: query.sql, safeReason: failure, statementWasSent: false)
         }
         let connection = try usableConnection()
+        var mode = SendMode.unnamed
+        if statementCacheCapacity > 0 {
+            if let statement = preparedStatements[query.sql], query.bindings.hasTypes(statement.types) {
+                mode = .prepared
+                let sent = query.bindings.withCArrays { _, values in
+                    PQsendQueryPrepared(connection, statement.name, Int32(query.bindings.count), values, nil, nil, 0)
+                }
+                guard sent == 1 else { throw connectionError(sent: false).withQuery(query.sql) }
+                return mode
+            }
+            if preparedStatements.count < statementCacheCapacity, preparedStatements[query.sql] == nil,
+               Self.isPreparable(query.sql) {
+                let seen = sightings[query.sql, default: 0]
+                if seen >= 1 {
+                    if sightings.count > 4 * statementCacheCapacity { sightings.removeAll(keepingCapacity: true) }
+                    nextStatementNumber += 1
+                    let name = "herald_\(nextStatementNumber)"
+                    let sent = query.bindings.withCArrays { types, _ in
+                        PQsendPrepare(connection, name, query.sql, Int32(query.bindings.count), types)
+                    }
+                    guard sent == 1 else { throw connectionError(sent: false).withQuery(query.sql) }
+                    return .preparing(name: name)
+                } else if seen == 0 {
+                    if sightings.count > 4 * statementCacheCapacity { sightings.removeAll(keepingCapacity: true) }
+                    sightings[query.sql] = 1
+                }
+            }
+        }
         let sent = query.bindings.withCArrays { types, values in
             PQsendQueryParams(connection, query.sql, Int32(query.bindings.count), types, values, nil, nil, 0)
         }
         guard sent == 1 else { throw connectionError(sent: false).withQuery(query.sql) }
+        return mode
     }
 
-    /// Reads the result of the statement `send` sent.
-    func collect(sql: String, deadline: ContinuousClock.Instant?) throws(PostgresError) -> PostgresRows {
+    /// Reads the result of the statement `send` sent (preparing it first, or falling back to an unnamed statement when
+    /// the server dropped or invalidated the prepared one).
+    func collect(_ query: PostgresQuery, mode: SendMode, deadline: ContinuousClock.Instant?) throws(PostgresError) -> PostgresRows {
         do {
-            let results = try collectResults(deadline: deadline)
-            return PostgresRows(result: results.first)
+            return try collectSent(query, mode: mode, deadline: deadline)
         } catch {
-            throw error.withQuery(sql)
+            throw error.withQuery(query.sql)
+        }
+    }
+
+    private func collectSent(
+        _ query: PostgresQuery, mode: SendMode, deadline: ContinuousClock.Instant?
+    ) throws(PostgresError) -> PostgresRows {
+        switch mode {
+        case .unnamed:
+            return PostgresRows(result: try collectResults(deadline: deadline).first)
+        case .preparing(let name):
+            do {
+                _ = try collectResults(deadline: deadline)
+            } catch {
+                sightings[query.sql] = nil  // it did not prepare (say, the table is not there yet): count afresh
+                throw error
+            }
+            sightings[query.sql] = nil
+            preparedStatements[query.sql] = PreparedStatement(name: name, types: query.bindings.parameterTypes)
+            let connection = try usableConnection()
+            let sent = query.bindings.withCArrays { _, values in
+                PQsendQueryPrepared(connection, name, Int32(query.bindings.count), values, nil, nil, 0)
+            }
+            guard sent == 1 else { throw connectionError(sent: true) }
+            return PostgresRows(result: try collectResults(deadline: deadline).first)
+        case .prepared:
+            do {
+                return PostgresRows(result: try collectResults(deadline: deadline).first)
+            } catch {
+                // 0A000 "cached plan must not change result type" (a table changed under a SELECT *), or 26000
+                // (someone ran DEALLOCATE / DISCARD ALL): forget the statement, and outside a transaction block run
+                // it again unnamed (inside one, the error has already aborted the transaction).
+                guard error.sqlState == SQLState("0A000") || error.sqlState == SQLState("26000") else { throw error }
+                if error.sqlState == SQLState("26000") { preparedStatements.removeAll() } else { preparedStatements[query.sql] = nil }
+                sightings[query.sql] = -1
+                guard let pointer = handle.pointer, PQtransactionStatus(pointer) == PQTRANS_IDLE else { throw error }
+                let connection = try usableConnection()
+                let sent = query.bindings.withCArrays { types, values in
+                    PQsendQueryParams(connection, query.sql, Int32(query.bindings.count), types, values, nil, nil, 0)
+                }
+                guard sent == 1 else { throw connectionError(sent: true) }
+                return PostgresRows(result: try collectResults(deadline: deadline).first)
+            }
+        }
+    }
+
+    /// Only plain DML and queries are worth preparing (not BEGIN, SET, LISTEN, DDL…).
+    private static func isPreparable(_ sql: String) -> Bool {
+        var utf8 = sql.utf8.drop { $0 == 0x20 || $0 == 0x0A || $0 == 0x09 || $0 == 0x0D || $0 == UInt8(ascii: "(") }
+        var word: [UInt8] = []
+        while let byte = utf8.first, word.count < 7, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20) {
+            word.append(byte | 0x20)
+            utf8 = utf8.dropFirst()
+        }
+        switch String(decoding: word, as: UTF8.self) {
+        case "select", "insert", "update", "delete", "with", "values": return true
+        default: return false
         }
     }
 

@@ -223,20 +223,21 @@ final class ConnectionWorker: Sendable {
         let sequence = reserveSequence()
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<PostgresRows, any Error>) in
+                // With a timeout the thread must be awake to watch the clock, so there is nothing to save.
                 let small = query.sql.utf8.count + query.bindings.storage.bytes.count <= Self.borrowLimit
-                if small, let context = tryBorrow() {
+                if small, timeout == nil, let context = tryBorrow() {
+                    let mode: ConnectionContext.SendMode
                     do {
-                        try context.send(query)
+                        mode = try context.send(query)
                     } catch {
                         context.publishStatus()
                         endBorrow(insert: nil)
                         continuation.resume(throwing: error)
                         return
                     }
-                    let deadline = timeout.map { ContinuousClock.now + $0 }
                     endBorrow(insert: Job(sequence: sequence, mustRun: true) { input in
                         Self.complete(continuation, input: input) { context in
-                            try context.collect(sql: query.sql, deadline: deadline)
+                            try context.collect(query, mode: mode, deadline: nil)
                         }
                     })
                 } else {
@@ -285,7 +286,9 @@ final class ConnectionWorker: Sendable {
             state.borrowed = false
             if let job { state.jobs.insert(job, at: 0) }
             // A sleeping thread wakes by itself when the reply arrives; one waiting on the pipe needs a signal.
-            let wake = state.waitingForBorrow || (job == nil ? false : !state.threadSleeping)
+            // So does one whose caller was cancelled meanwhile: its job must start now to send the cancel request.
+            let cancelled = job.map { state.cancelledSequence == $0.sequence } ?? false
+            let wake = state.waitingForBorrow || cancelled || (job != nil && !state.threadSleeping)
             state.waitingForBorrow = false
             return wake
         }
@@ -299,7 +302,8 @@ final class ConnectionWorker: Sendable {
         let action: Action = state.withLock { state in
             state.cancelledSequence = sequence
             if let index = state.jobs.firstIndex(where: { $0.sequence == sequence }) {
-                if state.jobs[index].mustRun { return .none }  // the job notices the cancellation when it starts
+                // Its statement was sent: wake the thread to start the job, which then sends a cancel request.
+                if state.jobs[index].mustRun { return .wake }
                 return .reject(state.jobs.remove(at: index))
             }
             return state.runningSequence == sequence ? .wake : .none
@@ -323,7 +327,7 @@ final class ConnectionWorker: Sendable {
 
     /// Whether the caller of job `sequence` has been cancelled (read by the thread when woken mid-statement).
     func isCancelled(sequence: UInt64) -> Bool {
-        state.withLock { $0.cancelledSequence == sequence }
+        sequence != 0 && state.withLock { $0.cancelledSequence == sequence }
     }
 
     // MARK: Status

@@ -225,6 +225,9 @@ public struct PostgresLocalServer: Sendable {
     public func start() async throws {
         try await initializeIfNeeded()
         let bin = try await binDirectory()
+        if socketDirectory != dataDirectory, !FileManager.default.fileExists(atPath: socketDirectory) {
+            try prepareDirectory(socketDirectory, mode: 0o700)  // e.g. under /run, emptied by a reboot
+        }
         if let running = runningPostmaster() {
             guard running.socketDirectory == socketDirectory, running.port == port else {
                 throw PostgresLocalServerError.runningWithOtherSettings(socketDirectory: running.socketDirectory, port: running.port)
