@@ -52,6 +52,11 @@ struct IdentityHTTPTests {
                 try await client.execute(uri: "/auth/me", method: .get, headers: newKey) { response in
                     #expect((response.json["api_key"] as? [String: Any])?["name"] as? String == "ci")
                 }
+                try await client.execute(uri: "/v1/api-keys", method: .get, headers: admin) { response in
+                    let listed = (response.json["data"] as? [[String: Any]])?.first { $0["id"] as? String == created.id }
+                    #expect(listed?["last_used_at"] is String, "using a key records when")
+                    #expect(listed?["prefix"] as? String == String(created.key.prefix(11)))
+                }
                 try await client.execute(uri: "/v1/api-keys/\(created.id)", method: .delete, headers: messagesOnly) { response in
                     #expect(response.status == .forbidden)
                 }

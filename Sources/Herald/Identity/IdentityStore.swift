@@ -93,18 +93,20 @@ public struct IdentityStore: Sendable {
         return try rows[0].decode("expires_at")
     }
 
-    /// The live session with this token hash, for an enabled user. Touches `last_seen_at`
-    /// at most once a minute so busy dashboards do not write on every request.
+    /// The live session with this token hash, for an enabled user. A read on every request;
+    /// `last_seen_at` is written at most once a minute, so busy dashboards do not write per request.
     public func session(tokenHash: [UInt8]) async throws -> Session? {
         let rows = try await pool.query(
             """
-            UPDATE sessions s SET last_seen_at = CASE WHEN s.last_seen_at < now() - interval '1 minute'
-                                                      THEN now() ELSE s.last_seen_at END
-            FROM users u
-            WHERE s.token_hash = \(tokenHash) AND s.expires_at > now() AND u.id = s.user_id AND NOT u.disabled
-            RETURNING u.id, u.email, u.role, u.disabled, u.created_at, u.last_login_at, s.csrf_token, s.expires_at
+            SELECT u.id, u.email, u.role, u.disabled, u.created_at, u.last_login_at, s.csrf_token, s.expires_at,
+                   s.last_seen_at < now() - interval '1 minute' AS stale
+            FROM sessions s JOIN users u ON u.id = s.user_id
+            WHERE s.token_hash = \(tokenHash) AND s.expires_at > now() AND NOT u.disabled
             """)
         guard let row = rows.first else { return nil }
+        if try row.decode("stale", as: Bool.self) {
+            try await pool.query("UPDATE sessions SET last_seen_at = now() WHERE token_hash = \(tokenHash)")
+        }
         return Session(user: try Self.user(row), csrfToken: try row.decode("csrf_token"), expiresAt: try row.decode("expires_at"))
     }
 
@@ -138,16 +140,18 @@ public struct IdentityStore: Sendable {
         return try Self.apiKey(rows[0])
     }
 
-    /// The unrevoked key with this hash; marks it used (at most once a minute).
+    /// The unrevoked key with this hash. `last_used_at` is written at most once a minute.
     public func activeAPIKey(keyHash: [UInt8]) async throws -> APIKey? {
         let rows = try await pool.query(
             """
-            UPDATE api_keys SET last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < now() - interval '1 minute'
-                                                    THEN now() ELSE last_used_at END
-            WHERE key_hash = \(keyHash) AND revoked_at IS NULL
-            RETURNING \(Self.keyColumns)
+            SELECT \(Self.keyColumns), last_used_at IS NULL OR last_used_at < now() - interval '1 minute' AS stale
+            FROM api_keys WHERE key_hash = \(keyHash) AND revoked_at IS NULL
             """)
-        return try rows.first.map(Self.apiKey)
+        guard let row = rows.first else { return nil }
+        if try row.decode("stale", as: Bool.self) {
+            try await pool.query("UPDATE api_keys SET last_used_at = now() WHERE key_hash = \(keyHash)")
+        }
+        return try Self.apiKey(row)
     }
 
     /// Unrevoked keys, newest first.
