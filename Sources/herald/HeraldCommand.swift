@@ -80,6 +80,7 @@ struct Serve: AsyncParsableCommand {
         let logger = environment.logger
         guard (0...65535).contains(configuration.port) else { throw ValidationError("--port must be 0–65535") }
         let resources = try ResourceLocator.locate(explicit: configuration.resourceDirectory)
+        // Generated on first start in embedded mode; a missing one with DATABASE_URL stops here.
         _ = try ServerSecret.load(configuration: configuration)
 
         let database = try await DatabaseRuntime.open(configuration, logger: logger)
@@ -103,8 +104,8 @@ struct Serve: AsyncParsableCommand {
                     if let firstLogin {
                         say("First login: \(firstLogin.email) / \(firstLogin.password)")
                     }
-                    if database.embedded != nil {
-                        say("Database: embedded PostgreSQL in \(database.embedded!.clusterDirectory)")
+                    if let embedded = database.embedded {
+                        say("Database: embedded PostgreSQL in \(embedded.clusterDirectory)")
                     }
                 })
             try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])

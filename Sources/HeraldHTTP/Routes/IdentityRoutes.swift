@@ -117,7 +117,7 @@ struct IdentityRoutes {
             let principal = try context.requirePrincipal()
             switch principal.kind {
             case .user(let user):
-                let session = context.session!
+                guard let session = context.session else { throw HeraldError(.unauthorized, "no dashboard session") }
                 return try JSON.response(SessionBody(user: UserBody(user), csrfToken: session.csrfToken, expiresAt: session.expiresAt))
             case .apiKey(let id, let name):
                 return try JSON.response(
