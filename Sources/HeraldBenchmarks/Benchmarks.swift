@@ -1,0 +1,277 @@
+import Curl
+import Foundation
+import Hummingbird
+import Logging
+import Postgres
+import PostgresTestSupport
+
+/// `herald-bench`: each part of Herald's foundation measured beside a baseline in the same run.
+///
+/// - the `Curl` client's requests/s against a local Hummingbird endpoint, beside `wrk`;
+/// - pool query throughput, beside `pgbench -S` with as many clients;
+/// - `COPY … FROM STDIN` rows/s, beside `psql \copy` of the same file.
+///
+/// Ratios, not absolute numbers, are the result: the machine is shared and noisy.
+/// Usage: `herald-bench [curl] [pool] [copy] [--seconds N] [--rows N]`.
+@main
+struct Benchmarks {
+    static func main() async throws {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        var seconds = 10
+        var rows = 1_000_000
+        if let index = arguments.firstIndex(of: "--seconds"), index + 1 < arguments.count {
+            seconds = Int(arguments[index + 1]) ?? seconds
+            arguments.removeSubrange(index...index + 1)
+        }
+        if let index = arguments.firstIndex(of: "--rows"), index + 1 < arguments.count {
+            rows = Int(arguments[index + 1]) ?? rows
+            arguments.removeSubrange(index...index + 1)
+        }
+        let selected = Set(arguments.isEmpty ? ["curl", "pool", "copy"] : arguments)
+        var results: [Result] = []
+        if selected.contains("curl") { results.append(try await curlVersusWrk(seconds: seconds)) }
+        if selected.contains("pool") || selected.contains("copy") {
+            let cluster = try await TestCluster.makePrivate()
+            if selected.contains("pool") { results.append(try await poolVersusPgbench(cluster, seconds: seconds)) }
+            if selected.contains("copy") { results.append(try await copyVersusPsql(cluster, rows: rows)) }
+            try await cluster.stop()
+        }
+        print("")
+        print("| benchmark | Herald | baseline | ratio | target |")
+        print("|---|---|---|---|---|")
+        for result in results {
+            let ratio = result.herald / result.baseline
+            print(
+                "| \(result.name) | \(format(result.herald)) \(result.unit) | \(result.baselineName): \(format(result.baseline)) \(result.unit) | "
+                    + "\(String(format: "%.0f", ratio * 100)) % | ≥ \(Int(result.target * 100)) % \(ratio >= result.target ? "✓" : "✗") |")
+        }
+    }
+
+    struct Result {
+        let name: String
+        let unit: String
+        let herald: Double
+        let baselineName: String
+        let baseline: Double
+        let target: Double
+    }
+
+    static func format(_ value: Double) -> String {
+        let formatter = NumberFormatter()
+        formatter.numberStyle = .decimal
+        formatter.maximumFractionDigits = 0
+        return formatter.string(from: NSNumber(value: value)) ?? String(Int(value))
+    }
+
+    static let logger: Logger = {
+        var logger = Logger(label: "herald.bench")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    static func status(_ line: String) {
+        FileHandle.standardError.write(Data(("» " + line + "\n").utf8))
+    }
+
+    // MARK: HTTP client versus wrk
+
+    /// Twilio's Messages form, as a provider endpoint decodes it.
+    struct MessageForm: Decodable {
+        let To: String
+        let From: String
+        let Body: String
+        let StatusCallback: String?
+    }
+
+    /// Twilio's reply, as a provider endpoint encodes it.
+    struct MessageReply: Encodable {
+        let sid: String
+        let status: String
+        let to: String
+        let from: String
+        let body: String
+        let num_segments: String
+    }
+
+    /// A provider-like endpoint, the shape of the one Herald's dispatcher talks to: it decodes
+    /// Twilio's form POST and answers with Twilio's JSON reply.
+    static func curlVersusWrk(seconds: Int) async throws -> Result {
+        let router = Router()
+        let decoder = URLEncodedFormDecoder()
+        router.post("/2010-04-01/Accounts/AC1/Messages.json") { request, context -> Response in
+            let buffer = try await request.body.collect(upTo: 64 * 1024)
+            let form = try decoder.decode(MessageForm.self, from: String(buffer: buffer))
+            let reply = MessageReply(
+                sid: "SM0123456789abcdef0123456789abcdef", status: "queued", to: form.To, from: form.From, body: form.Body,
+                num_segments: "1")
+            let data = try JSONEncoder().encode(reply)
+            return Response(status: .created, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(bytes: data)))
+        }
+        let port = Int.random(in: 20000...40000)
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
+        let url = "http://127.0.0.1:\(port)/2010-04-01/Accounts/AC1/Messages.json"
+        let body = "To=%2B15005550006&From=%2B15005550001&Body=Your+code+is+123456&StatusCallback=http%3A%2F%2F127.0.0.1%2Fcb"
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.runService() }
+            try await Task.sleep(for: .milliseconds(500))
+            defer { group.cancelAll() }
+
+            status("wrk: 64 connections, \(seconds) s")
+            let script = FileManager.default.temporaryDirectory.appendingPathComponent("herald-bench-\(UUID()).lua").path
+            try """
+            wrk.method = "POST"
+            wrk.body = "\(body)"
+            wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+            wrk.headers["Authorization"] = "Basic QUMxOnRva2Vu"
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: script) }
+            let wrkOutput = try run("wrk", ["-t2", "-c64", "-d\(seconds)s", "-s", script, url])
+            guard let wrkRate = wrkOutput.split(separator: "\n").first(where: { $0.hasPrefix("Requests/sec:") })
+                .flatMap({ Double($0.split(separator: " ").last ?? "") })
+            else { throw BenchmarkError("could not read wrk's rate:\n\(wrkOutput)") }
+
+            status("Curl client: 64 concurrent transfers, \(seconds) s")
+            let client = HTTPClient(logger: logger)
+            var request = Curl.HTTPRequest(method: .POST, url: url, body: Array(body.utf8))
+            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            request.basicAuth = (username: "AC1", password: "token")
+            let frozen = request
+            let deadline = ContinuousClock.now + .seconds(seconds)
+            let start = ContinuousClock.now
+            let completed = try await withThrowingTaskGroup(of: Int.self) { workers in
+                for _ in 0..<64 {
+                    // Herald's dispatcher drives submissions from the client's own thread the same way.
+                    workers.addTask(executorPreference: client.executor) {
+                        var count = 0
+                        while ContinuousClock.now < deadline {
+                            let response = try await client.execute(frozen)
+                            guard response.status == 201 else { throw BenchmarkError("status \(response.status)") }
+                            count += 1
+                        }
+                        return count
+                    }
+                }
+                return try await workers.reduce(0, +)
+            }
+            let elapsed = ContinuousClock.now - start
+            await client.shutdown()
+            let rate = Double(completed) / elapsed.seconds
+            return Result(name: "HTTP client, form POST → JSON", unit: "req/s", herald: rate, baselineName: "wrk", baseline: wrkRate, target: 0.8)
+        }
+    }
+
+    // MARK: Pool versus pgbench
+
+    static func poolVersusPgbench(_ cluster: TestCluster, seconds: Int) async throws -> Result {
+        let socket = cluster.localServer!.socketDirectory
+        let clients = 8
+        status("pgbench -i -s 10")
+        let admin = PostgresPool(configuration: cluster.adminConfiguration, maxConnections: 1, logger: logger)
+        try await admin.query("CREATE DATABASE bench")
+        await admin.close()
+        _ = try run("pgbench", ["-i", "-q", "-s", "10", "-h", socket, "-U", "postgres", "bench"])
+        status("pgbench -S: \(clients) clients, \(seconds) s")
+        let output = try run("pgbench", ["-S", "-n", "-c", "\(clients)", "-j", "2", "-T", "\(seconds)", "-h", socket, "-U", "postgres", "bench"])
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
+            let tps = Double(line.dropFirst(6).split(separator: " ").first ?? "")
+        else { throw BenchmarkError("could not read pgbench's tps:\n\(output)") }
+
+        status("PostgresPool: \(clients) connections, \(clients) tasks, \(seconds) s")
+        let pool = PostgresPool(configuration: cluster.localServer!.configuration(database: "bench"), maxConnections: clients, logger: logger)
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        let start = ContinuousClock.now
+        let queries = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<clients {
+                group.addTask {
+                    var count = 0
+                    while ContinuousClock.now < deadline {
+                        let aid = Int.random(in: 1...1_000_000)
+                        let rows = try await pool.query("SELECT abalance FROM pgbench_accounts WHERE aid = \(aid)")
+                        _ = try rows.first?.decode(0, as: Int.self)
+                        count += 1
+                    }
+                    return count
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        let elapsed = ContinuousClock.now - start
+        await pool.close()
+        return Result(
+            name: "Pool, SELECT by primary key (\(clients) clients)", unit: "queries/s", herald: Double(queries) / elapsed.seconds,
+            baselineName: "pgbench -S", baseline: tps, target: 0.5)
+    }
+
+    // MARK: COPY versus psql \copy
+
+    static func copyVersusPsql(_ cluster: TestCluster, rows: Int) async throws -> Result {
+        let socket = cluster.localServer!.socketDirectory
+        let file = "/tmp/herald-bench-\(UUID().uuidString.prefix(8)).csv"
+        status("writing \(rows) CSV rows")
+        var text = ""
+        text.reserveCapacity(rows * 64)
+        for index in 0..<rows {
+            text += "+1415\(String(format: "%07d", index)),\"{\"\"plan\"\": \"\"pro\"\", \"\"orders\"\": \(index % 17)}\"\n"
+        }
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        chmod(file, 0o644)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let bench = cluster.localServer!.configuration(database: "bench")
+        let pool = PostgresPool(configuration: bench, maxConnections: 1, logger: logger)
+        let tableSQL = "(phone text NOT NULL, attributes jsonb NOT NULL)"
+        try await pool.query("CREATE TABLE IF NOT EXISTS copy_psql \(unsafeSQL: tableSQL)")
+        try await pool.query("CREATE TABLE IF NOT EXISTS copy_herald \(unsafeSQL: tableSQL)")
+
+        status("psql \\copy")
+        let psqlStart = ContinuousClock.now
+        _ = try run("psql", ["-q", "-h", socket, "-U", "postgres", "-d", "bench", "-c", "\\copy copy_psql (phone, attributes) FROM '\(file)' WITH (FORMAT csv)"])
+        let psqlElapsed = ContinuousClock.now - psqlStart
+
+        status("PostgresConnection.copyFrom, 512 KiB chunks")
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: file))
+        let start = ContinuousClock.now
+        let copied = try await pool.withConnection { connection in
+            try await connection.copyFrom("COPY copy_herald (phone, attributes) FROM STDIN WITH (FORMAT csv)") { writer in
+                while let chunk = try handle.read(upToCount: 512 * 1024), !chunk.isEmpty {
+                    try await writer.write(chunk)
+                }
+            }
+        }
+        let elapsed = ContinuousClock.now - start
+        try handle.close()
+        guard copied == rows else { throw BenchmarkError("copied \(copied) rows, expected \(rows)") }
+        await pool.close()
+        return Result(
+            name: "COPY of \(format(Double(rows))) (phone, jsonb) rows", unit: "rows/s", herald: Double(rows) / elapsed.seconds,
+            baselineName: "psql \\copy", baseline: Double(rows) / psqlElapsed.seconds, target: 0.7)
+    }
+
+    // MARK: Helpers
+
+    /// Runs a tool (as `postgres` for the PostgreSQL clients when we are root) and returns its output.
+    static func run(_ tool: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        let asPostgres = ["pgbench", "psql"].contains(tool) && geteuid() == 0
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = asPostgres ? ["runuser", "-u", "postgres", "--", tool] + arguments : [tool] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let output = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0 else { throw BenchmarkError("\(tool) failed (\(process.terminationStatus)):\n\(output)") }
+        return output
+    }
+}
+
+struct BenchmarkError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
