@@ -17,7 +17,7 @@ struct HeraldCommand: AsyncParsableCommand {
 }
 
 /// Shared start-up: configuration from the environment, logging, the database.
-struct Environment {
+struct CommandEnvironment {
     var configuration: HeraldConfiguration
     let logger: Logger
 
@@ -72,7 +72,7 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Do not run dispatchers or the scheduler in this process.") var noWorker = false
 
     func run() async throws {
-        let environment = try Environment {
+        let environment = try CommandEnvironment {
             if let host { $0.host = host }
             if let port { $0.port = port }
         }
@@ -123,7 +123,7 @@ struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Apply pending database migrations and exit.")
 
     func run() async throws {
-        let environment = try Environment()
+        let environment = try CommandEnvironment()
         let resources = try ResourceLocator.locate(explicit: environment.configuration.resourceDirectory)
         let migrator = try Migrator(directory: resources + "/migrations", logger: environment.logger)
         let applied = try await environment.withDatabase(migrate: false) { _, pool in try await migrator.migrate(pool) }
@@ -143,7 +143,7 @@ struct Users: AsyncParsableCommand {
         @Flag(help: "Read the password from standard input instead of generating one.") var passwordStdin = false
 
         func run() async throws {
-            let environment = try Environment()
+            let environment = try CommandEnvironment()
             let role = try IdentityValidation.role(role, field: "--role")
             var password = Tokens.password()
             if passwordStdin {
@@ -173,7 +173,7 @@ struct APIKeys: AsyncParsableCommand {
         var scopes: [String] = []
 
         func run() async throws {
-            let environment = try Environment()
+            let environment = try CommandEnvironment()
             let created = try await environment.withDatabase { _, pool in
                 try await IdentityService(store: IdentityStore(pool: pool), logger: environment.logger)
                     .createAPIKey(name: name, scopes: scopes, createdBy: nil)
