@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 SYSTEM_PACKAGES := libpq-dev libcurl4-openssl-dev libphonenumber-dev postgresql pkg-config
-TEST_PACKAGES := chromium chromium-driver python3 python3-pip
+TEST_PACKAGES := chromium chromium-driver
 PYTHON_PACKAGES := pytest requests selenium schemathesis
 PYTHON ?= python3
 BENCH_PACKAGES := wrk
@@ -14,39 +14,33 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 all: build
 
-# Installs only what is missing; runs `apt-get update` only when something must be installed.
-deps:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+# $(call install-missing,PACKAGES): installs the Debian packages that are not installed yet;
+# runs `apt-get update` only when something must be installed, and is quiet otherwise.
+define install-missing
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing system packages:$$missing"; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
 
-# Browser and Python packages for the end-to-end suites.
+deps:
+	$(call install-missing,$(SYSTEM_PACKAGES))
+
+# Chromium, its driver and the Python packages of the end-to-end suites.
 test-deps: deps
-	@missing=""; for p in $(TEST_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ] && ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v $(PYTHON) >/dev/null; }; then \
-	  echo "Installing system packages:$$missing"; \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	fi
+	$(call install-missing,$(TEST_PACKAGES))
+	@$(PYTHON) -m pip --version >/dev/null 2>&1 || { \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-pip >/dev/null; }
 	@$(PYTHON) -c "import pytest, requests, selenium, schemathesis" 2>/dev/null || \
 	  $(PYTHON) -m pip install -q $(PYTHON_PACKAGES) 2>/dev/null || \
 	  $(PYTHON) -m pip install -q --break-system-packages $(PYTHON_PACKAGES)
 
 bench-deps:
-	@missing=""; for p in $(BENCH_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	fi
+	$(call install-missing,$(BENCH_PACKAGES))
 
 build: deps
 	$(SWIFT) build --product herald
