@@ -45,12 +45,11 @@ enum JSON {
 
     static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
         guard !data.isEmpty else { throw APIError(status: .badRequest, code: "invalid_json", message: "the request body is empty; send a JSON object") }
-        // JSONSerialization first: it tells malformed JSON apart from JSON of the wrong shape.
-        guard (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil else {
-            throw APIError(status: .badRequest, code: "invalid_json", message: "the request body is not valid JSON")
-        }
         do {
             return try JSONDecoder().decode(T.self, from: data)
+        } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+            // Corrupt at the top level: the bytes are not JSON at all (our bodies are objects).
+            throw APIError(status: .badRequest, code: "invalid_json", message: "the request body is not valid JSON")
         } catch let error as DecodingError {
             throw APIError.validation(error)
         }
