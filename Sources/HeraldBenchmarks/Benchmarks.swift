@@ -17,6 +17,18 @@ import PostgresTestSupport
 struct Benchmarks {
     static func main() async throws {
         var arguments = Array(CommandLine.arguments.dropFirst())
+        // Helper roles for `curl-isolated`, which runs each side in its own process on its own core.
+        if arguments.first == "endpoint", arguments.count == 2, let port = Int(arguments[1]) {
+            try await endpointApplication(port: port).runService()
+            return
+        }
+        if arguments.first == "client", arguments.count == 3, let seconds = Int(arguments[2]) {
+            let client = HTTPClient(logger: logger)
+            let rate = try await clientRate(client: client, url: arguments[1], tasks: 64, seconds: seconds)
+            await client.shutdown()
+            print(rate)
+            return
+        }
         var seconds = 10
         var rows = 1_000_000
         if let index = arguments.firstIndex(of: "--seconds"), index + 1 < arguments.count {
@@ -27,9 +39,10 @@ struct Benchmarks {
             rows = Int(arguments[index + 1]) ?? rows
             arguments.removeSubrange(index...index + 1)
         }
-        let selected = Set(arguments.isEmpty ? ["curl", "pool", "copy"] : arguments)
+        let selected = Set(arguments.isEmpty ? ["curl", "curl-isolated", "pool", "copy"] : arguments)
         var results: [Result] = []
         if selected.contains("curl") { results.append(try await curlVersusWrk(seconds: seconds)) }
+        if selected.contains("curl-isolated") { results.append(try await curlVersusWrkIsolated(seconds: seconds)) }
         if selected.contains("pool") || selected.contains("copy") {
             let cluster = try await TestCluster.makePrivate()
             if selected.contains("pool") { results.append(try await poolVersusPgbench(cluster, seconds: seconds)) }
@@ -100,7 +113,7 @@ struct Benchmarks {
 
     /// A provider-like endpoint, the shape of the one Herald's dispatcher talks to: it decodes
     /// Twilio's form POST and answers with Twilio's JSON reply.
-    static func curlVersusWrk(seconds: Int) async throws -> Result {
+    static func endpointApplication(port: Int) -> some ApplicationProtocol {
         let router = Router()
         let decoder = URLEncodedFormDecoder()
         router.post("/2010-04-01/Accounts/AC1/Messages.json") { request, context -> Response in
@@ -112,32 +125,117 @@ struct Benchmarks {
             let data = try JSONEncoder().encode(reply)
             return Response(status: .created, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(bytes: data)))
         }
-        let port = Int.random(in: 20000...40000)
         var quiet = logger
-        quiet.logLevel = .critical  // the server's cancellation at the end is expected
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: quiet)
+        quiet.logLevel = .critical
+        return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: quiet)
+    }
+
+    static let formBody = "To=%2B15005550006&From=%2B15005550001&Body=Your+code+is+123456&StatusCallback=http%3A%2F%2F127.0.0.1%2Fcb"
+
+    static func formRequest(url: String) -> Curl.HTTPRequest {
+        var request = Curl.HTTPRequest(method: .POST, url: url, body: Array(formBody.utf8))
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        request.basicAuth = (username: "AC1", password: "token")
+        return request
+    }
+
+    /// Requests per second the client completes with `tasks` requests in flight for `seconds`.
+    static func clientRate(client: HTTPClient, url: String, tasks: Int, seconds: Int) async throws -> Double {
+        let request = formRequest(url: url)
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        let start = ContinuousClock.now
+        let completed = try await withThrowingTaskGroup(of: Int.self) { workers in
+            for _ in 0..<tasks {
+                workers.addTask(executorPreference: client.executor) {
+                    var count = 0
+                    while ContinuousClock.now < deadline {
+                        let response = try await client.execute(request)
+                        guard response.status == 201 else { throw BenchmarkError("status \(response.status)") }
+                        count += 1
+                    }
+                    return count
+                }
+            }
+            return try await workers.reduce(0, +)
+        }
+        return Double(completed) / (ContinuousClock.now - start).seconds
+    }
+
+    /// The standard load-testing set-up: the endpoint alone on core 0, the load generator
+    /// (wrk, then the client) alone on core 1, so each side has the same CPU in both runs.
+    static func curlVersusWrkIsolated(seconds: Int) async throws -> Result {
+        let port = Int.random(in: 20000...40000)
+        let me = CommandLine.arguments[0]
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+        server.arguments = ["-c", "0", me, "endpoint", String(port)]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
         let url = "http://127.0.0.1:\(port)/2010-04-01/Accounts/AC1/Messages.json"
-        let body = "To=%2B15005550006&From=%2B15005550001&Body=Your+code+is+123456&StatusCallback=http%3A%2F%2F127.0.0.1%2Fcb"
+        let probe = HTTPClient(logger: logger)
+        var ready = false
+        for _ in 0..<100 where !ready {
+            ready = (try? await probe.execute(formRequest(url: url)))?.status == 201
+            if !ready { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        await probe.shutdown()
+        guard ready else { throw BenchmarkError("the endpoint process did not start") }
+        let script = try wrkScript()
+        defer { try? FileManager.default.removeItem(atPath: script) }
+        let rounds = 3
+        let roundSeconds = max(2, seconds / rounds)
+        var wrkRates: [Double] = []
+        var clientRates: [Double] = []
+        for round in 1...rounds {
+            status("isolated round \(round)/\(rounds): wrk on core 1, endpoint on core 0")
+            wrkRates.append(try wrkRate(try run("taskset", ["-c", "1", "wrk", "-t2", "-c64", "-d\(roundSeconds)s", "-s", script, url])))
+            status("isolated round \(round)/\(rounds): Curl client on core 1, endpoint on core 0")
+            let output = try run("taskset", ["-c", "1", me, "client", url, String(roundSeconds)])
+            guard let rate = Double(output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last ?? "") else {
+                throw BenchmarkError("could not read the client's rate:\n\(output)")
+            }
+            clientRates.append(rate)
+        }
+        return Result(
+            name: "HTTP client, isolated cores (endpoint core 0, load core 1)", unit: "req/s", herald: median(clientRates),
+            baselineName: "wrk", baseline: median(wrkRates), target: 0.8)
+    }
+
+    static func wrkScript() throws -> String {
+        let script = FileManager.default.temporaryDirectory.appendingPathComponent("herald-bench-\(UUID()).lua").path
+        try """
+        wrk.method = "POST"
+        wrk.body = "\(formBody)"
+        wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+        wrk.headers["Authorization"] = "Basic QUMxOnRva2Vu"
+        """.write(toFile: script, atomically: true, encoding: .utf8)
+        return script
+    }
+
+    static func wrkRate(_ output: String) throws -> Double {
+        guard let rate = output.split(separator: "\n").first(where: { $0.hasPrefix("Requests/sec:") })
+            .flatMap({ Double($0.split(separator: " ").last ?? "") })
+        else { throw BenchmarkError("could not read wrk's rate:\n\(output)") }
+        return rate
+    }
+
+    static func curlVersusWrk(seconds: Int) async throws -> Result {
+        let port = Int.random(in: 20000...40000)
+        let app = endpointApplication(port: port)
+        let url = "http://127.0.0.1:\(port)/2010-04-01/Accounts/AC1/Messages.json"
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.runService() }
             try await Task.sleep(for: .milliseconds(500))
             defer { group.cancelAll() }
-
-            let script = FileManager.default.temporaryDirectory.appendingPathComponent("herald-bench-\(UUID()).lua").path
-            try """
-            wrk.method = "POST"
-            wrk.body = "\(body)"
-            wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-            wrk.headers["Authorization"] = "Basic QUMxOnRva2Vu"
-            """.write(toFile: script, atomically: true, encoding: .utf8)
+            let script = try wrkScript()
             defer { try? FileManager.default.removeItem(atPath: script) }
             let client = HTTPClient(logger: logger)
-            var request = Curl.HTTPRequest(method: .POST, url: url, body: Array(body.utf8))
-            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-            request.basicAuth = (username: "AC1", password: "token")
-            let frozen = request
-
-            // 64 connections like wrk's; `tasks` requests in flight (more than 64 queue in the client).
+            // 64 connections like wrk's; `BENCH_TASKS` requests in flight (more than 64 queue in the client).
             let tasks = Int(ProcessInfo.processInfo.environment["BENCH_TASKS"] ?? "") ?? 64
             // The machine is shared and noisy: alternate short rounds and compare medians.
             let rounds = 3
@@ -146,37 +244,14 @@ struct Benchmarks {
             var clientRates: [Double] = []
             for round in 1...rounds {
                 status("round \(round)/\(rounds): wrk, 64 connections, \(roundSeconds) s")
-                let wrkOutput = try run("wrk", ["-t2", "-c64", "-d\(roundSeconds)s", "-s", script, url])
-                guard let wrkRate = wrkOutput.split(separator: "\n").first(where: { $0.hasPrefix("Requests/sec:") })
-                    .flatMap({ Double($0.split(separator: " ").last ?? "") })
-                else { throw BenchmarkError("could not read wrk's rate:\n\(wrkOutput)") }
-                wrkRates.append(wrkRate)
-
-                status("round \(round)/\(rounds): Curl client, 64 concurrent transfers, \(roundSeconds) s")
-                let deadline = ContinuousClock.now + .seconds(roundSeconds)
-                let start = ContinuousClock.now
-                let completed = try await withThrowingTaskGroup(of: Int.self) { workers in
-                    for _ in 0..<tasks {
-                        // The loops run on the client's own thread (its task executor), which saves
-                        // two thread hops per request; a dispatcher should drive it the same way.
-                        workers.addTask(executorPreference: client.executor) {
-                            var count = 0
-                            while ContinuousClock.now < deadline {
-                                let response = try await client.execute(frozen)
-                                guard response.status == 201 else { throw BenchmarkError("status \(response.status)") }
-                                count += 1
-                            }
-                            return count
-                        }
-                    }
-                    return try await workers.reduce(0, +)
-                }
-                clientRates.append(Double(completed) / (ContinuousClock.now - start).seconds)
+                wrkRates.append(try wrkRate(try run("wrk", ["-t2", "-c64", "-d\(roundSeconds)s", "-s", script, url])))
+                status("round \(round)/\(rounds): Curl client, \(tasks) requests in flight, \(roundSeconds) s")
+                clientRates.append(try await clientRate(client: client, url: url, tasks: tasks, seconds: roundSeconds))
             }
             await client.shutdown()
-            let rate = median(clientRates)
-            let wrkRate = median(wrkRates)
-            return Result(name: "HTTP client, form POST → JSON", unit: "req/s", herald: rate, baselineName: "wrk", baseline: wrkRate, target: 0.8)
+            return Result(
+                name: "HTTP client, shared cores (endpoint in-process)", unit: "req/s", herald: median(clientRates),
+                baselineName: "wrk", baseline: median(wrkRates), target: 0.8)
         }
     }
 
