@@ -63,6 +63,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "SMS",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Herald",
             dependencies: [
                 "Postgres", "Curl", "Phone",
@@ -126,6 +130,11 @@ let package = Package(
         .testTarget(
             name: "PhoneTests",
             dependencies: ["Phone"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SMSTests",
+            dependencies: ["SMS"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
