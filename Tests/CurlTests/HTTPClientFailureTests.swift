@@ -27,7 +27,8 @@ struct HTTPClientFailureTests {
             #expect(error.code == .timeout)
             #expect(error.curlCode == 28)
             #expect(elapsed >= .milliseconds(290))
-            #expect(elapsed < .seconds(3))
+            // Bounds prove behaviour, not speed: well under the 30 s default, generous for a loaded machine.
+            #expect(elapsed < .seconds(10))
         }
     }
 
@@ -55,7 +56,7 @@ struct HTTPClientFailureTests {
             }
             #expect(error.code == .couldNotResolveHost)
             #expect(error.curlCode == 6)
-            #expect(elapsed < .seconds(2))
+            #expect(elapsed < .seconds(10), "fails fast rather than waiting for a resolver timeout")
         }
     }
 

@@ -62,7 +62,7 @@ struct HTTPClientLifecycleTests {
                     return await #expect(throws: HTTPClientError.self) { try await task.value }
                 }
                 #expect(error?.code == .cancelled)
-                #expect(elapsed < .milliseconds(500))
+                #expect(elapsed < .seconds(10), "cancellation does not wait for the 30 s timeout")
                 #expect(await silent.wait { silent.closedCount == 1 })
                 let after = try await client.execute(HTTPRequest(url: base + "/query?after=cancel"))
                 #expect(after.bodyText == "after=cancel")
@@ -113,7 +113,7 @@ struct HTTPClientLifecycleTests {
         let queued = Task { try await client.execute(HTTPRequest(url: url)) }
         #expect(await silent.wait { client.statistics == HTTPClientStatistics(inFlight: 1, queued: 1) })
         let (_, elapsed) = await timed { await client.shutdown() }
-        #expect(elapsed < .seconds(1))
+        #expect(elapsed < .seconds(10), "shutdown does not wait for the 30 s timeouts of pending work")
         for task in [running, queued] {
             let error = await #expect(throws: HTTPClientError.self) { try await task.value }
             #expect(error?.code == .shutdown)
