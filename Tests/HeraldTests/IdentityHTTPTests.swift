@@ -294,3 +294,23 @@ struct IdentityHTTPTests {
         }
     }
 }
+
+@Suite("Identity housekeeping")
+struct IdentityHousekeepingTests {
+    @Test("expired sessions stop working and are purged; live ones stay")
+    func purge() async throws {
+        try await TestHerald.with { herald in
+            let user = try await herald.identity.createUser(email: "ops@example.com", role: .admin, password: "a long enough password")
+            let store = IdentityStore(pool: herald.pool)
+            let expired = Tokens.digest("expired-token")
+            let live = Tokens.digest("live-token")
+            _ = try await store.insertSession(userID: user.id, tokenHash: expired, csrfToken: "c1", lifetime: .seconds(0))
+            _ = try await store.insertSession(userID: user.id, tokenHash: live, csrfToken: "c2", lifetime: .seconds(3600))
+            #expect(try await herald.identity.session(token: "expired-token") == nil)
+            #expect(try await herald.identity.session(token: "live-token")?.user.id == user.id)
+            try await herald.identity.purgeExpired()
+            let left = try await herald.pool.query("SELECT count(*) AS n FROM sessions")
+            #expect(try left[0].decode("n", as: Int.self) == 1)
+        }
+    }
+}
