@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // MARK: C shims
@@ -64,12 +65,22 @@ let package = Package(
         ),
         .target(
             name: "SMS",
+            dependencies: [.product(name: "Mustache", package: "swift-mustache")],
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Providers",
+            dependencies: [
+                "SMS",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
             name: "Herald",
             dependencies: [
-                "Postgres", "Curl", "Phone",
+                "Postgres", "Curl", "Phone", "SMS", "Providers",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -137,6 +148,15 @@ let package = Package(
             dependencies: ["SMS"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "ProvidersTests",
+            dependencies: [
+                "Providers", "Curl",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         .testTarget(
             name: "HeraldTests",
             dependencies: [

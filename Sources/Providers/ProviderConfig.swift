@@ -1,0 +1,106 @@
+import Foundation
+
+/// A JSON value, for provider `config` objects (mostly strings; `http` has a `headers` object).
+public enum JSONValue: Sendable, Equatable, Codable {
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+    case object([String: JSONValue])
+    case array([JSONValue])
+    case null
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        else if let value = try? container.decode(Double.self) { self = .number(value) }
+        else if let value = try? container.decode(String.self) { self = .string(value) }
+        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
+        else { self = .object(try container.decode([String: JSONValue].self)) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .bool(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .null: try container.encodeNil()
+        }
+    }
+
+    public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
+    public var objectValue: [String: JSONValue]? { if case .object(let o) = self { o } else { nil } }
+}
+
+/// A provider's `config` with its documented keys, checked against the type's spec.
+public struct ProviderConfig: Sendable, Equatable {
+    public var values: [String: JSONValue]
+    public init(_ values: [String: JSONValue] = [:]) { self.values = values }
+
+    public subscript(key: String) -> String? {
+        guard let value = values[key]?.stringValue, !value.isEmpty else { return nil }
+        return value
+    }
+
+    /// A required string, or a `ProviderConfigError` naming `config.<key>`.
+    public func require(_ key: String) throws(ProviderConfigError) -> String {
+        guard let value = self[key] else { throw ProviderConfigError(key: key, message: "is required") }
+        return value
+    }
+
+    /// `base_url` (or another URL key) without a trailing slash, checked to be http(s).
+    public func url(_ key: String, default fallback: String?) throws(ProviderConfigError) -> String {
+        guard var value = self[key] ?? fallback else { throw ProviderConfigError(key: key, message: "is required") }
+        while value.hasSuffix("/") { value.removeLast() }
+        guard let url = URL(string: value), let scheme = url.scheme?.lowercased(),
+              scheme == "http" || scheme == "https", url.host?.isEmpty == false
+        else { throw ProviderConfigError(key: key, message: "must be an http or https URL") }
+        return value
+    }
+}
+
+/// A `config` value that is missing or wrong.
+public struct ProviderConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The key inside `config` (`auth_token`).
+    public var key: String
+    public var message: String
+    public init(key: String, message: String) { self.key = key; self.message = message }
+    public var description: String { "config.\(key) \(message)" }
+}
+
+/// Which `config` keys a provider type knows and which of them are secrets (write-only in the
+/// API, encrypted at rest). From API.md's table.
+public struct ProviderConfigSpec: Sendable {
+    public var keys: Set<String>
+    public var secrets: Set<String>
+
+    public static func of(_ type: ProviderType) -> ProviderConfigSpec {
+        switch type {
+        case .twilio:
+            ProviderConfigSpec(keys: ["account_sid", "auth_token", "from", "messaging_service_sid", "base_url"],
+                               secrets: ["auth_token"])
+        case .vonage:
+            ProviderConfigSpec(keys: ["api_key", "api_secret", "signature_secret", "signature_method", "application_id",
+                                      "private_key", "from", "base_url", "voice_base_url"],
+                               secrets: ["api_secret", "signature_secret", "private_key"])
+        case .plivo:
+            ProviderConfigSpec(keys: ["auth_id", "auth_token", "from", "base_url"], secrets: ["auth_token"])
+        case .sinch:
+            ProviderConfigSpec(keys: ["service_plan_id", "api_token", "webhook_secret", "from", "base_url"],
+                               secrets: ["api_token", "webhook_secret"])
+        case .infobip:
+            ProviderConfigSpec(keys: ["api_key", "base_url", "from"], secrets: ["api_key"])
+        case .telnyx:
+            ProviderConfigSpec(keys: ["api_key", "public_key", "messaging_profile_id", "connection_id", "from", "base_url"],
+                               secrets: ["api_key"])
+        case .http:
+            ProviderConfigSpec(keys: ["url", "method", "headers", "content_type", "body", "id_path", "base_url", "from"],
+                               secrets: ["headers"])
+        case .outbox:
+            ProviderConfigSpec(keys: ["base_url", "from"], secrets: [])
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import Crypto
+import Foundation
+
+/// Twilio's webhook signature (`X-Twilio-Signature`): Base64 of HMAC-SHA1, keyed with the auth
+/// token, over the full URL Twilio called followed by every POST parameter's name and value,
+/// sorted by name. Used to verify Twilio's callbacks and, in the provider simulator, to sign them.
+public enum TwilioSignature {
+    public static func signature(url: String, parameters: [(String, String)], authToken: String) -> String {
+        var data = url
+        for (name, value) in parameters.sorted(by: { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }) {
+            data += name + value
+        }
+        let mac = HMAC<Insecure.SHA1>.authenticationCode(for: Array(data.utf8), using: SymmetricKey(data: Array(authToken.utf8)))
+        return Data(mac).base64EncodedString()
+    }
+
+    public static func isValid(_ signature: String, url: String, parameters: [(String, String)], authToken: String) -> Bool {
+        let expected = self.signature(url: url, parameters: parameters, authToken: authToken)
+        return ConstantTime.equals(Array(expected.utf8), Array(signature.utf8))
+    }
+}
+
+/// Comparison whose time does not depend on where two byte strings differ.
+public enum ConstantTime {
+    public static func equals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in a.indices { difference |= a[index] ^ b[index] }
+        return difference == 0
+    }
+}
