@@ -27,6 +27,28 @@ public struct HeraldError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let csrfFailed = Code(rawValue: "csrf_failed")
         /// The database cannot be reached.
         public static let databaseUnavailable = Code(rawValue: "database_unavailable")
+
+        // Messaging
+        /// A phone number that does not parse or cannot receive the channel.
+        public static let invalidPhoneNumber = Code(rawValue: "invalid_phone_number")
+        /// The destination's country is not in `allowed_countries`.
+        public static let countryNotAllowed = Code(rawValue: "country_not_allowed")
+        /// A marketing message to someone who opted out.
+        public static let recipientUnsubscribed = Code(rawValue: "recipient_unsubscribed")
+        /// The same `Idempotency-Key` came with a different body.
+        public static let idempotencyConflict = Code(rawValue: "idempotency_conflict")
+        /// Mustache that does not parse; the message gives the position.
+        public static let invalidTemplate = Code(rawValue: "invalid_template")
+        /// A named template that does not exist.
+        public static let templateNotFound = Code(rawValue: "template_not_found")
+        /// A template variable without a value; `field` names it.
+        public static let missingVariable = Code(rawValue: "missing_variable")
+        /// A provider webhook whose signature (or URL token) is missing or wrong.
+        public static let invalidSignature = Code(rawValue: "invalid_signature")
+        /// A provider webhook body that cannot be understood.
+        public static let invalidWebhook = Code(rawValue: "invalid_webhook")
+        /// A provider refused or failed a test submission.
+        public static let providerError = Code(rawValue: "provider_error")
     }
 
     public let code: Code

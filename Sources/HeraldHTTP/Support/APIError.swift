@@ -63,8 +63,9 @@ struct APIError: Error, HTTPResponseError {
             case .validationFailed: .badRequest
             case .notFound: .notFound
             case .unauthorized, .invalidCredentials: .unauthorized
-            case .forbidden, .csrfFailed: .forbidden
-            case .alreadyExists: .conflict
+            case .forbidden, .csrfFailed, .countryNotAllowed, .invalidSignature: .forbidden
+            case .alreadyExists, .recipientUnsubscribed, .idempotencyConflict: .conflict
+            case .providerError: .badGateway
             case .rateLimited: .tooManyRequests
             case .databaseUnavailable: .serviceUnavailable
             default: .badRequest
