@@ -89,8 +89,10 @@ CREATE TABLE messages (
     api_key_id          uuid REFERENCES api_keys (id) ON DELETE SET NULL,
     provider_id         uuid REFERENCES providers (id) ON DELETE SET NULL,
     provider_message_id text,
-    -- providers already tried for the current attempt round (failover order)
-    tried_providers     uuid[] NOT NULL DEFAULT '{}',
+    -- the sender to use instead of the provider's `from` (replies go from the number texted)
+    sender              text,
+    -- a provider to try first (replies go back through the provider they came in on)
+    pinned_provider_id  uuid REFERENCES providers (id) ON DELETE SET NULL,
     attempts            integer NOT NULL DEFAULT 0,
     error_code          text,
     error_message       text,

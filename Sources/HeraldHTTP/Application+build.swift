@@ -12,14 +12,21 @@ public struct HeraldHTTPDependencies: Sendable {
     public var configuration: HeraldConfiguration
     public var pool: PostgresPool
     public var identity: IdentityService
+    /// Messages, providers, webhooks, settings.
+    public var engine: MessagingEngine
+    /// The key apps verify outgoing events with (shown in `GET /v1/settings`).
+    public var eventsSigningSecret: String
     /// The folder holding `web/` and `openapi.yaml`.
     public var resourceDirectory: String
     public var logger: Logger
 
-    public init(configuration: HeraldConfiguration, pool: PostgresPool, identity: IdentityService, resourceDirectory: String, logger: Logger) {
+    public init(configuration: HeraldConfiguration, pool: PostgresPool, identity: IdentityService, engine: MessagingEngine,
+                eventsSigningSecret: String, resourceDirectory: String, logger: Logger) {
         self.configuration = configuration
         self.pool = pool
         self.identity = identity
+        self.engine = engine
+        self.eventsSigningSecret = eventsSigningSecret
         self.resourceDirectory = resourceDirectory
         self.logger = logger
     }
@@ -65,5 +72,11 @@ public func buildRouter(_ dependencies: HeraldHTTPDependencies) throws -> Router
         .register(on: registrar)
     IdentityRoutes(identity: dependencies.identity, secureCookies: dependencies.configuration.resolvedPublicURL.hasPrefix("https://"))
         .register(on: registrar)
+    let engine = dependencies.engine
+    MessageRoutes(messages: engine.messages).register(on: registrar)
+    ProviderRoutes(providers: engine.providers, callbacks: engine.callbacks).register(on: registrar)
+    WebhookRoutes(webhooks: engine.webhooks, publicURL: engine.callbacks.publicURL).register(on: registrar)
+    OutboxRoutes(pool: dependencies.pool).register(on: registrar)
+    SettingsRoutes(settings: engine.settings, eventsSigningSecret: dependencies.eventsSigningSecret).register(on: registrar)
     return router
 }

@@ -12,7 +12,7 @@ struct HeraldCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "herald",
         abstract: "Herald: a self-hosted SMS platform for verification codes and campaigns.",
-        subcommands: [Serve.self, Migrate.self, Users.self, APIKeys.self]
+        subcommands: [Serve.self, Worker.self, Migrate.self, Users.self, APIKeys.self]
     )
 }
 
@@ -81,7 +81,7 @@ struct Serve: AsyncParsableCommand {
         guard (0...65535).contains(configuration.port) else { throw ValidationError("--port must be 0–65535") }
         let resources = try ResourceLocator.locate(explicit: configuration.resourceDirectory)
         // Generated on first start in embedded mode; a missing one with DATABASE_URL stops here.
-        _ = try ServerSecret.load(configuration: configuration)
+        let secret = try ServerSecret.load(configuration: configuration)
 
         let database = try await DatabaseRuntime.open(configuration, logger: logger)
         let pool = PostgresPool(
@@ -90,11 +90,15 @@ struct Serve: AsyncParsableCommand {
             try await Migrator(directory: resources + "/migrations", logger: logger).migrate(pool)
             let identity = IdentityService(store: IdentityStore(pool: pool), logger: logger)
             let firstLogin = try await FirstLogin.ensure(identity: identity, dataDirectory: configuration.absoluteDataDirectory)
+            let engine = MessagingEngine(
+                configuration: configuration, pool: pool, secret: secret, resourceDirectory: resources,
+                dispatcher: try DispatcherConfiguration.fromEnvironment(), logger: logger)
             let dependencies = HeraldHTTPDependencies(
-                configuration: configuration, pool: pool, identity: identity, resourceDirectory: resources, logger: logger)
+                configuration: configuration, pool: pool, identity: identity, engine: engine,
+                eventsSigningSecret: SettingsService.eventsSigningSecret(secret), resourceDirectory: resources, logger: logger)
             let app = try buildApplication(
                 dependencies,
-                services: [HousekeepingService(identity: identity, logger: logger)],
+                services: [HousekeepingService(identity: identity, logger: logger)] + (noWorker ? [] : engine.workers()),
                 onServerRunning: { channel in
                     var url = configuration.resolvedPublicURL
                     if configuration.port == 0, let port = channel.localAddress?.port {
@@ -108,7 +112,13 @@ struct Serve: AsyncParsableCommand {
                         say("Database: embedded PostgreSQL in \(embedded.clusterDirectory)")
                     }
                 })
-            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+            do {
+                try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+            } catch {
+                await engine.shutdown()
+                throw error
+            }
+            await engine.shutdown()
         } catch {
             await pool.close()
             await database.close(force: true)
@@ -116,6 +126,36 @@ struct Serve: AsyncParsableCommand {
         }
         await pool.close()
         await database.close(force: true)
+    }
+}
+
+struct Worker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run only the background workers (dispatcher, event delivery), no HTTP. Run as many as you like on one database.")
+
+    func run() async throws {
+        let environment = try CommandEnvironment()
+        let configuration = environment.configuration
+        let logger = environment.logger
+        let resources = try ResourceLocator.locate(explicit: configuration.resourceDirectory)
+        let secret = try ServerSecret.load(configuration: configuration)
+        let dispatcher = try DispatcherConfiguration.fromEnvironment()
+        try await environment.withDatabase { _, pool in
+            let engine = MessagingEngine(
+                configuration: configuration, pool: pool, secret: secret, resourceDirectory: resources,
+                dispatcher: dispatcher, logger: logger)
+            let group = ServiceGroup(configuration: .init(
+                services: engine.workers().map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            say("Herald worker is running (dispatcher window \(dispatcher.window)).")
+            do {
+                try await group.run()
+            } catch {
+                await engine.shutdown()
+                throw error
+            }
+            await engine.shutdown()
+        }
     }
 }
 

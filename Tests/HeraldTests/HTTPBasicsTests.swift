@@ -31,10 +31,14 @@ struct HTTPBasicsTests {
             configuration: PostgresConfiguration(conninfo: "host=/nonexistent-socket-dir dbname=x", connectTimeout: .seconds(1)),
             maxConnections: 1, acquireTimeout: .seconds(1), logger: testLogger)
         let identity = IdentityService(store: IdentityStore(pool: pool), hasher: PasswordHasher(cost: 4), logger: testLogger)
+        let secret = ServerSecret("test-secret-of-sufficient-length")
+        let engine = MessagingEngine(configuration: HeraldConfiguration(port: 0), pool: pool, secret: secret,
+                                     resourceDirectory: repositoryRoot, logger: testLogger)
+        defer { Task { await engine.shutdown() } }
         let app = try buildApplication(
             HeraldHTTPDependencies(
-                configuration: HeraldConfiguration(port: 0), pool: pool, identity: identity,
-                resourceDirectory: repositoryRoot, logger: testLogger))
+                configuration: HeraldConfiguration(port: 0), pool: pool, identity: identity, engine: engine,
+                eventsSigningSecret: "test", resourceDirectory: repositoryRoot, logger: testLogger))
         try await app.test(.router) { client in
             try await client.execute(uri: "/readyz", method: .get) { response in
                 #expect(response.status == .serviceUnavailable)

@@ -28,10 +28,12 @@ struct TestHerald {
     let pool: PostgresPool
     let identity: IdentityService
     let dependencies: HeraldHTTPDependencies
+    var engine: MessagingEngine { dependencies.engine }
 
     /// Runs `body` with a fresh Herald and drops its database afterwards.
     static func with<T>(
-        limits: IdentityService.Limits = .init(), _ body: (TestHerald) async throws -> T
+        limits: IdentityService.Limits = .init(), publicURL: String = "http://127.0.0.1:8080",
+        dispatcher: DispatcherConfiguration = .init(), _ body: (TestHerald) async throws -> T
     ) async throws -> T {
         let cluster = try await TestCluster.shared()
         try await cluster.ensureTemplate(template) { connection in
@@ -41,17 +43,24 @@ struct TestHerald {
         let pool = PostgresPool(configuration: database, maxConnections: 4, logger: testLogger)
         let identity = IdentityService(
             store: IdentityStore(pool: pool), hasher: PasswordHasher(cost: 4), limits: limits, logger: testLogger)
+        var configuration = HeraldConfiguration(port: 0)
+        configuration.publicURL = publicURL
+        let secret = ServerSecret("test-secret-of-sufficient-length")
+        let engine = MessagingEngine(configuration: configuration, pool: pool, secret: secret, resourceDirectory: repositoryRoot,
+                                     dispatcher: dispatcher, logger: testLogger)
         let herald = TestHerald(
             cluster: cluster, database: database, pool: pool, identity: identity,
             dependencies: HeraldHTTPDependencies(
-                configuration: HeraldConfiguration(port: 0), pool: pool, identity: identity,
-                resourceDirectory: repositoryRoot, logger: testLogger))
+                configuration: configuration, pool: pool, identity: identity, engine: engine,
+                eventsSigningSecret: SettingsService.eventsSigningSecret(secret), resourceDirectory: repositoryRoot, logger: testLogger))
         do {
             let result = try await body(herald)
+            await engine.shutdown()
             await pool.close()
             await cluster.dropDatabase(database)
             return result
         } catch {
+            await engine.shutdown()
             await pool.close()
             await cluster.dropDatabase(database)
             throw error

@@ -68,7 +68,7 @@ public struct IdentityStore: Sendable {
     }
 
     public func users(limit: Int, after cursor: ListCursor?) async throws -> Page<User> {
-        try await page(
+        try await pool.page(
             of: """
                 SELECT \(Self.userColumns), (extract(epoch FROM created_at) * 1000000)::int8 AS cursor_us
                 FROM users
@@ -156,7 +156,7 @@ public struct IdentityStore: Sendable {
 
     /// Unrevoked keys, newest first.
     public func apiKeys(limit: Int, after cursor: ListCursor?) async throws -> Page<APIKey> {
-        try await page(
+        try await pool.page(
             of: """
                 SELECT \(Self.keyColumns), (extract(epoch FROM created_at) * 1000000)::int8 AS cursor_us
                 FROM api_keys WHERE revoked_at IS NULL
@@ -208,27 +208,5 @@ public struct IdentityStore: Sendable {
     public func deleteOldLoginAttempts(olderThan age: Duration) async throws {
         let seconds = Int(age.components.seconds)
         try await pool.query("DELETE FROM login_attempts WHERE window_start < now() - make_interval(secs => \(seconds))")
-    }
-
-    // MARK: Helpers
-
-    /// Runs `base` newest first from after `cursor`, one row more than `limit` to learn
-    /// whether a next page exists. `base` must select `cursor_us` and `id`.
-    private func page<Item: Sendable>(
-        of base: PostgresQuery, limit: Int, after cursor: ListCursor?, decode: (PostgresRow) throws -> Item
-    ) async throws -> Page<Item> {
-        let rows = try await pool.query(
-            """
-            SELECT * FROM (\(base)) AS listed
-            WHERE \(cursor == nil) OR (cursor_us, id) < (\(cursor?.createdAtMicroseconds ?? 0), \(cursor?.id ?? UUID()))
-            ORDER BY cursor_us DESC, id DESC
-            LIMIT \(limit + 1)
-            """)
-        let items = try rows.prefix(limit).map(decode)
-        var next: String?
-        if rows.count > limit, let last = rows.prefix(limit).last {
-            next = ListCursor(createdAtMicroseconds: try last.decode("cursor_us"), id: try last.decode("id")).encoded
-        }
-        return Page(items: items, nextCursor: next)
     }
 }

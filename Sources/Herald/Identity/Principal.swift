@@ -60,3 +60,19 @@ public struct Principal: Sendable {
         return nil
     }
 }
+
+extension Principal {
+    /// The API key behind the request, if it came with one.
+    public var apiKeyID: UUID? {
+        if case .apiKey(let id, _) = kind { return id }
+        return nil
+    }
+
+    /// A short label for logs and audit entries (never a secret).
+    public var actorLabel: String {
+        switch kind {
+        case .user(let user): "user:\(user.id.uuidString.lowercased())"
+        case .apiKey(let id, _): "api_key:\(id.uuidString.lowercased())"
+        }
+    }
+}

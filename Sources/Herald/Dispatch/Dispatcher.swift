@@ -1,0 +1,248 @@
+import Foundation
+import Logging
+import Metrics
+import Providers
+import SMS
+import ServiceLifecycle
+import Synchronization
+
+/// Sends queued messages: claim → route → rate-limit → submit → record, as a pipeline.
+///
+/// One claim loop keeps up to `window` submissions in flight on the shared curl multi loop;
+/// outcomes are written in batches by the `OutcomeRecorder`. Any number of dispatchers in
+/// any number of processes share the queue through `FOR UPDATE SKIP LOCKED`; a dispatcher
+/// that dies leaves leased rows that go back to the queue when the lease expires, so
+/// duplicates are bounded by the in-flight window and nothing is lost.
+public final class Dispatcher: Service, Sendable {
+    let store: MessageStore
+    let providers: ProviderStore
+    let directory: ProviderDirectory
+    let client: ProviderClient
+    let callbacks: CallbackURLs
+    let recorder: OutcomeRecorder
+    let configuration: DispatcherConfiguration
+    let logger: Logger
+    private let inFlight = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
+    private let submitted = Counter(label: "herald_dispatch_submissions_total")
+    private let hungCounter = Counter(label: "herald_dispatch_hung_total")
+
+    public init(store: MessageStore, providers: ProviderStore, directory: ProviderDirectory, client: ProviderClient,
+                callbacks: CallbackURLs, events: EventService, configuration: DispatcherConfiguration, logger: Logger) {
+        self.store = store
+        self.providers = providers
+        self.directory = directory
+        self.client = client
+        self.callbacks = callbacks
+        self.recorder = OutcomeRecorder(store: store, events: events, logger: logger)
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        logger.info("dispatcher started", metadata: ["dispatch.window": "\(configuration.window)"])
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.recordLoop() }
+                await self.claimLoop(group: &group)
+                // Stopping: let submissions in flight finish (each has a timeout), then the
+                // record loop writes the last outcomes and ends.
+                while self.inFlight.load(ordering: .acquiring) > 0 { try? await Task.sleep(for: .milliseconds(10)) }
+                self.stopping.store(true, ordering: .releasing)
+            }
+        } onGracefulShutdown: {
+            self.stopping.store(true, ordering: .releasing)
+        }
+        logger.info("dispatcher stopped")
+    }
+
+    private var isStopping: Bool { stopping.load(ordering: .acquiring) || Task.isCancelled }
+
+    private func claimLoop(group: inout DiscardingTaskGroup) async {
+        var lastReap = ContinuousClock.now - .seconds(60)
+        var lastPurge = ContinuousClock.now
+        while !isStopping {
+            let now = ContinuousClock.now
+            if now - lastReap > .seconds(5) {
+                lastReap = now
+                do {
+                    let requeued = try await store.requeueExpiredLeases()
+                    if requeued > 0 { logger.warning("requeued messages whose lease expired", metadata: ["messages": "\(requeued)"]) }
+                } catch {
+                    logger.warning("could not requeue expired leases", metadata: ["error": "\(error)"])
+                }
+            }
+            if now - lastPurge > .seconds(60) {
+                lastPurge = now
+                try? await providers.purgeRateWindows(before: Int64(Date().timeIntervalSince1970) - 120)
+            }
+            let free = configuration.window - inFlight.load(ordering: .acquiring)
+            // Wait for a useful amount of room rather than claiming in dribbles.
+            if free < min(configuration.batchSize, max(1, configuration.window / 4)) || recorder.backlog > configuration.window * 4 {
+                try? await Task.sleep(for: .milliseconds(2))
+                continue
+            }
+            do {
+                let snapshot = try await directory.snapshot()
+                let limit = min(free, configuration.batchSize, Self.claimCap(snapshot))
+                let claimed = try await store.claim(limit: limit, lease: configuration.lease)
+                if claimed.isEmpty {
+                    try? await Task.sleep(for: configuration.idlePoll)
+                    continue
+                }
+                try await dispatch(claimed, snapshot: snapshot, group: &group)
+            } catch {
+                logger.warning("dispatch paused after an error; retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    /// When every route is rate-limited, claim no more than two seconds of their rate, so
+    /// claimed rows do not wait out their lease.
+    static func claimCap(_ snapshot: ProviderDirectory.Snapshot) -> Int {
+        guard !snapshot.noneConfigured, !snapshot.routes.isEmpty else { return Int.max }
+        var total = 0
+        for route in snapshot.routes {
+            guard let rate = route.provider.ratePerSecond else { return Int.max }
+            total += rate
+        }
+        return max(1, total * 2)
+    }
+
+    private func dispatch(_ claimed: [MessageStore.Claimed], snapshot: ProviderDirectory.Snapshot, group: inout DiscardingTaskGroup) async throws {
+        // Route every message, then take rate-limit tokens per first-choice provider.
+        var planned: [(MessageStore.Claimed, [Route])] = []
+        var demand: [UUID: Int] = [:]
+        for message in claimed {
+            if message.canceled {
+                recorder.add(.canceled(id: message.id))
+                continue
+            }
+            let routes = snapshot.routes(country: message.country, pinned: message.pinnedProviderID)
+            guard let first = routes.first else {
+                recorder.add(.failed(id: message.id, attempts: message.attempts, providerID: nil, errorCode: "no_route",
+                                     errorMessage: "no enabled provider sends to this country", providerErrorCode: nil))
+                continue
+            }
+            if first.provider.ratePerSecond != nil { demand[first.provider.id, default: 0] += 1 }
+            planned.append((message, routes))
+        }
+        var granted: [UUID: Int] = [:]
+        var deferredSoFar: [UUID: Int] = [:]
+        let second = Int64(Date().timeIntervalSince1970)
+        for (providerID, count) in demand {
+            guard let rate = snapshot.routes.first(where: { $0.provider.id == providerID })?.provider.ratePerSecond else { continue }
+            granted[providerID] = try await providers.reserve(providerID: providerID, second: second, count: count, rate: rate)
+        }
+        for (message, routes) in planned {
+            let first = routes[0].provider
+            if let rate = first.ratePerSecond {
+                if granted[first.id, default: 0] > 0 {
+                    granted[first.id, default: 0] -= 1
+                } else {
+                    // Over this second's budget: back to the queue, spread over the next
+                    // seconds at the provider's rate. Not an attempt: nothing was sent.
+                    let position = deferredSoFar[first.id, default: 0]
+                    deferredSoFar[first.id] = position + 1
+                    let millisecondsIntoSecond = Int64(Date().timeIntervalSince1970 * 1000) % 1000
+                    let delay = (Int64(position / rate) + 1) * 1000 - millisecondsIntoSecond + Int64.random(in: 0..<50)
+                    recorder.add(.retry(id: message.id, attempts: message.attempts, delayMilliseconds: delay, counted: false,
+                                        providerID: nil, errorCode: nil, errorMessage: nil, providerErrorCode: nil))
+                    continue
+                }
+            }
+            inFlight.add(1, ordering: .relaxed)
+            group.addTask {
+                let outcome = await self.submit(message, routes: routes)
+                self.recorder.add(outcome)
+                self.inFlight.subtract(1, ordering: .releasing)
+            }
+        }
+    }
+
+    /// Tries the routes in order (failover) and says what became of the message.
+    func submit(_ message: MessageStore.Claimed, routes: [Route]) async -> DispatchOutcome {
+        var lastFailure: ProviderFailure?
+        var lastProvider: UUID?
+        var retryAfter: Duration?
+        for route in routes.prefix(configuration.maxFailover) {
+            if route.provider.type == .outbox {
+                return .outboxed(id: message.id, attempts: message.attempts, providerID: route.storedID)
+            }
+            guard let adapter = route.adapter else { continue }
+            let outgoing = OutgoingMessage(
+                id: message.id, to: message.to, from: message.from, text: message.body, channel: message.channel,
+                unicode: message.encoding == .ucs2, locale: message.locale,
+                statusCallbackURL: callbacks.status(provider: route.provider, messageID: message.id,
+                                                    needsToken: adapter.webhookAuthentication == .urlToken))
+            let wire: WireRequest
+            do {
+                wire = message.channel == .voice ? try adapter.voiceRequest(outgoing) : try adapter.smsRequest(outgoing)
+            } catch {
+                // This provider cannot carry it (no voice API, bad config): try the next one.
+                lastFailure = error
+                lastProvider = route.provider.id
+                continue
+            }
+            submitted.increment()
+            let failure: ProviderFailure
+            var providerRetryAfter: Duration?
+            switch await client.send(wire) {
+            case .transportFailure(let transport, let hung):
+                if hung { hungCounter.increment() }
+                failure = transport
+            case .response(let response):
+                switch adapter.interpret(response, for: outgoing) {
+                case .accepted(let providerMessageID):
+                    return .sent(id: message.id, attempts: message.attempts, providerID: route.provider.id, providerMessageID: providerMessageID)
+                case .failed(let refused, let after):
+                    failure = refused
+                    providerRetryAfter = after
+                }
+            }
+            lastFailure = failure
+            lastProvider = route.provider.id
+            if let providerRetryAfter { retryAfter = max(retryAfter ?? .zero, providerRetryAfter) }
+            switch failure.category {
+            case .invalidNumber, .blocked, .unsubscribed:
+                // About the recipient, not the provider: another provider would refuse too.
+                return .failed(id: message.id, attempts: message.attempts, providerID: route.provider.id,
+                               errorCode: failure.category.rawValue, errorMessage: failure.message, providerErrorCode: failure.code)
+            case .throttled, .unavailable, .account, .rejected:
+                continue
+            }
+        }
+        guard let failure = lastFailure else {
+            return .failed(id: message.id, attempts: message.attempts, providerID: nil, errorCode: "no_route",
+                           errorMessage: "no enabled provider can send this message", providerErrorCode: nil)
+        }
+        if failure.isTransient && message.attempts < configuration.maxAttempts {
+            let delay = configuration.backoff.delay(afterFailures: message.attempts, retryAfter: retryAfter)
+            let milliseconds = delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000
+            return .retry(id: message.id, attempts: message.attempts, delayMilliseconds: milliseconds, counted: true,
+                          providerID: lastProvider, errorCode: failure.category.rawValue, errorMessage: failure.message,
+                          providerErrorCode: failure.code)
+        }
+        return .failed(id: message.id, attempts: message.attempts, providerID: lastProvider,
+                       errorCode: failure.isTransient ? "attempts_exhausted" : failure.category.rawValue,
+                       errorMessage: failure.message, providerErrorCode: failure.code)
+    }
+
+    private func recordLoop() async {
+        while true {
+            let done = stopping.load(ordering: .acquiring) && inFlight.load(ordering: .acquiring) == 0
+            do {
+                try await recorder.flush()
+            } catch {
+                logger.warning("could not record outcomes; will retry", metadata: ["error": "\(error)", "outcomes": "\(recorder.backlog)"])
+                try? await Task.sleep(for: .seconds(1))
+                // Give up only when stopping and the database stays away: leases then requeue.
+                if done { return }
+                continue
+            }
+            if done && recorder.backlog == 0 { return }
+            try? await Task.sleep(for: configuration.flushInterval)
+        }
+    }
+}

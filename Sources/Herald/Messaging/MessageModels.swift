@@ -1,0 +1,88 @@
+import Foundation
+import Providers
+import SMS
+
+public enum MessageStatus: String, Sendable, Codable, CaseIterable {
+    case queued, sending, sent, delivered, undelivered, failed, canceled
+
+    /// No further change is expected (a late receipt may still turn `sent` into `delivered`).
+    public var isFinal: Bool { [.delivered, .undelivered, .failed, .canceled].contains(self) }
+}
+
+public enum MessageKind: String, Sendable, Codable, CaseIterable {
+    case transactional, marketing
+
+    /// Queue priority: lower is claimed first, so a code never waits behind a campaign.
+    var priority: Int16 { self == .transactional ? 0 : 1 }
+}
+
+public typealias MessageChannel = OutgoingMessage.Channel
+
+/// A message as `GET /v1/messages/{id}` shows it.
+public struct Message: Sendable, Equatable {
+    public struct Failure: Sendable, Equatable {
+        public var code: String
+        public var message: String
+        /// The provider's own code (`21211`, `EC_…`), when a provider gave one.
+        public var providerCode: String?
+    }
+
+    public var id: UUID
+    public var to: String
+    public var from: String?
+    public var body: String
+    public var channel: MessageChannel
+    public var kind: MessageKind
+    public var status: MessageStatus
+    public var providerID: UUID?
+    /// The provider's name, or `outbox` when no provider is configured.
+    public var provider: String?
+    public var providerMessageID: String?
+    public var attempts: Int
+    public var error: Failure?
+    public var campaignID: UUID?
+    public var templateID: UUID?
+    public var encoding: SMSEncoding
+    public var segments: Int
+    public var characters: Int
+    public var locale: String?
+    public var scheduledAt: Date
+    public var createdAt: Date
+    public var sentAt: Date?
+    public var deliveredAt: Date?
+}
+
+/// A validated message ready to be queued.
+public struct NewMessage: Sendable {
+    public var to: String
+    public var country: String?
+    public var from: String?
+    public var body: String
+    public var channel: MessageChannel
+    public var kind: MessageKind
+    public var locale: String?
+    public var templateID: UUID?
+    public var campaignID: UUID?
+    public var contactID: UUID?
+    public var apiKeyID: UUID?
+    public var pinnedProviderID: UUID?
+    public var sendAfter: Date?
+
+    public init(to: String, country: String?, from: String? = nil, body: String, channel: MessageChannel, kind: MessageKind,
+                locale: String? = nil, templateID: UUID? = nil, campaignID: UUID? = nil, contactID: UUID? = nil,
+                apiKeyID: UUID? = nil, pinnedProviderID: UUID? = nil, sendAfter: Date? = nil) {
+        self.to = to; self.country = country; self.from = from; self.body = body; self.channel = channel; self.kind = kind
+        self.locale = locale; self.templateID = templateID; self.campaignID = campaignID; self.contactID = contactID
+        self.apiKeyID = apiKeyID; self.pinnedProviderID = pinnedProviderID; self.sendAfter = sendAfter
+    }
+}
+
+/// Filters of `GET /v1/messages`.
+public struct MessageFilter: Sendable {
+    public var campaignID: UUID?
+    public var status: MessageStatus?
+    public var to: String?
+    public init(campaignID: UUID? = nil, status: MessageStatus? = nil, to: String? = nil) {
+        self.campaignID = campaignID; self.status = status; self.to = to
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import Herald
+import Hummingbird
+import Providers
+
+/// Encodes user-keyed JSON (config, headers, translations) without the snake_case key
+/// conversion the main encoder applies.
+enum PlainJSON {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+}
+
+/// A provider on the wire; secrets redacted, webhook URLs included so they can be pasted
+/// into the provider's console.
+struct ProviderBody: Encodable {
+    let provider: Provider
+    let callbacks: CallbackURLs
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, type, config, priority, countries, ratePerSecond = "rate_per_second", enabled
+        case statusWebhookURL = "status_webhook_url", inboundWebhookURL = "inbound_webhook_url"
+        case createdAt = "created_at", updatedAt = "updated_at"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(provider.id.uuidString.lowercased(), forKey: .id)
+        try c.encode(provider.name, forKey: .name)
+        try c.encode(provider.type.rawValue, forKey: .type)
+        try c.encode(provider.redactedConfig, forKey: .config)
+        try c.encode(provider.priority, forKey: .priority)
+        try c.encode(provider.countries, forKey: .countries)
+        try c.encode(provider.ratePerSecond, forKey: .ratePerSecond)
+        try c.encode(provider.enabled, forKey: .enabled)
+        if provider.type != .outbox {
+            try c.encode(callbacks.status(provider: provider, messageID: nil), forKey: .statusWebhookURL)
+            try c.encode(callbacks.inbound(provider: provider), forKey: .inboundWebhookURL)
+        }
+        try c.encode(provider.createdAt, forKey: .createdAt)
+        try c.encode(provider.updatedAt, forKey: .updatedAt)
+    }
+}
+
+struct ProviderListBody: Encodable {
+    let data: [ProviderBody]
+    enum CodingKeys: String, CodingKey { case data, nextCursor = "next_cursor" }
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(data, forKey: .data)
+        try c.encodeNil(forKey: .nextCursor)
+    }
+}
+
+/// `/v1/providers` (scope admin).
+struct ProviderRoutes {
+    let providers: ProviderService
+    let callbacks: CallbackURLs
+
+    struct ProviderRequest: Decodable {
+        let name: String?
+        let type: String?
+        let config: [String: JSONValue]?
+        let priority: Int?
+        let countries: [String]?
+        let ratePerSecond: Int??
+        let enabled: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case name, type, config, priority, countries, ratePerSecond = "rate_per_second", enabled
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decodeIfPresent(String.self, forKey: .name)
+            type = try c.decodeIfPresent(String.self, forKey: .type)
+            config = try c.decodeIfPresent([String: JSONValue].self, forKey: .config)
+            priority = try c.decodeIfPresent(Int.self, forKey: .priority)
+            countries = try c.decodeIfPresent([String].self, forKey: .countries)
+            if c.contains(.ratePerSecond) {
+                ratePerSecond = .some(try c.decodeNil(forKey: .ratePerSecond) ? nil : try c.decode(Int.self, forKey: .ratePerSecond))
+            } else {
+                ratePerSecond = nil
+            }
+            enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled)
+        }
+
+        var input: ProviderInput {
+            ProviderInput(name: name, type: type, config: config, priority: priority, countries: countries,
+                          ratePerSecond: ratePerSecond, enabled: enabled)
+        }
+    }
+
+    struct TestRequest: Decodable {
+        let to: String
+        let country: String?
+        let body: String?
+    }
+
+    struct TestBody: Encodable {
+        let ok = true
+        let providerMessageId: String
+        let httpStatus: Int?
+        let latencyMs: Int
+    }
+
+    func register(on router: RouteRegistrar) {
+        router.post("/v1/providers") { request, context in
+            try context.require(.admin, write: true)
+            let body = try await JSON.decode(ProviderRequest.self, from: request, context: context)
+            let provider = try await providers.create(body.input)
+            return try PlainJSON.response(ProviderBody(provider: provider, callbacks: callbacks), status: .created)
+        }
+        router.get("/v1/providers") { _, context in
+            try context.require(.admin, write: false)
+            let all = try await providers.list()
+            return try PlainJSON.response(ProviderListBody(data: all.map { ProviderBody(provider: $0, callbacks: callbacks) }))
+        }
+        router.get("/v1/providers/{id}") { _, context in
+            try context.require(.admin, write: false)
+            let provider = try await providers.provider(id: try context.parameters.uuid("id", what: "provider"))
+            return try PlainJSON.response(ProviderBody(provider: provider, callbacks: callbacks))
+        }
+        router.patch("/v1/providers/{id}") { request, context in
+            try context.require(.admin, write: true)
+            let id = try context.parameters.uuid("id", what: "provider")
+            let body = try await JSON.decode(ProviderRequest.self, from: request, context: context)
+            let provider = try await providers.update(id: id, body.input)
+            return try PlainJSON.response(ProviderBody(provider: provider, callbacks: callbacks))
+        }
+        router.delete("/v1/providers/{id}") { _, context in
+            try context.require(.admin, write: true)
+            try await providers.delete(id: try context.parameters.uuid("id", what: "provider"))
+            return Response(status: .noContent)
+        }
+        router.post("/v1/providers/{id}/test") { request, context in
+            try context.require(.admin, write: true)
+            let id = try context.parameters.uuid("id", what: "provider")
+            let body = try await JSON.decode(TestRequest.self, from: request, context: context)
+            let text = body.body ?? "Herald test message: this provider works."
+            guard (1...MessageService.maximumBodyCharacters).contains(text.count) else {
+                throw HeraldError.validation("body", "must be 1–\(MessageService.maximumBodyCharacters) characters")
+            }
+            let result = try await providers.test(id: id, to: PhoneNumberInput(body.to, country: body.country), text: text)
+            return try JSON.response(TestBody(providerMessageId: result.providerMessageID, httpStatus: result.httpStatus, latencyMs: result.milliseconds))
+        }
+    }
+}
