@@ -1,0 +1,212 @@
+import Foundation
+import Herald
+import HeraldHTTP
+import Hummingbird
+import HummingbirdTesting
+import HTTPTypes
+import NIOCore
+import Testing
+
+/// Runs the dispatcher of `herald` until `condition` holds (or 20 s pass), then stops it.
+func dispatchUntil(_ herald: TestHerald, _ condition: @Sendable () async throws -> Bool) async throws {
+    let workers = herald.engine.workers()
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for worker in workers { group.addTask { try await worker.run() } }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            if try await condition() { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        group.cancelAll()
+    }
+}
+
+func jsonBody(_ object: [String: Any]) -> ByteBuffer {
+    ByteBuffer(bytes: try! JSONSerialization.data(withJSONObject: object))
+}
+
+@Suite(.serialized) struct MessagingHTTPTests {
+    @Test("a message with no provider configured goes to the outbox and ends sent")
+    func outboxFlow() async throws {
+        try await TestHerald.with { herald in
+            let auth = try await herald.bearer(["messages"])
+            let admin = try await herald.bearer(["admin"])
+            let id: String = try await herald.test { client in
+                try await client.execute(uri: "/v1/messages", method: .post, headers: auth.json,
+                                         body: jsonBody(["to": "+14155550100", "body": "Your parcel is out for delivery"])) { response in
+                    #expect(response.status == .accepted)
+                    #expect(response.json["status"] as? String == "queued")
+                    #expect(response.json["encoding"] as? String == "GSM-7")
+                    #expect(response.json["segments"] as? Int == 1)
+                    #expect(response.json["characters"] as? Int == 31)
+                    return response.json["id"] as? String ?? ""
+                }
+            }
+            try await dispatchUntil(herald) {
+                try await herald.engine.messageStore.message(id: UUID(uuidString: id)!)?.status == .sent
+            }
+            try await herald.test { client in
+                try await client.execute(uri: "/v1/messages/\(id)", method: .get, headers: auth) { response in
+                    #expect(response.status == .ok)
+                    #expect(response.json["status"] as? String == "sent")
+                    #expect(response.json["provider"] as? String == "outbox")
+                    #expect(response.json["attempts"] as? Int == 1)
+                    #expect(response.json["sent_at"] is String)
+                }
+                try await client.execute(uri: "/v1/outbox?to=%2B14155550100", method: .get, headers: admin) { response in
+                    let data = response.json["data"] as? [[String: Any]] ?? []
+                    #expect(data.count == 1)
+                    #expect(data.first?["message_id"] as? String == id)
+                    #expect(data.first?["body"] as? String == "Your parcel is out for delivery")
+                }
+                // The outbox is for admins only.
+                try await client.execute(uri: "/v1/outbox", method: .get, headers: auth) { response in
+                    #expect(response.status == .forbidden)
+                }
+            }
+        }
+    }
+
+    @Test("bad input gets the documented error and queues nothing")
+    func badInput() async throws {
+        try await TestHerald.with { herald in
+            let auth = try await herald.bearer(["messages"])
+            try await herald.test { client in
+                let cases: [([String: Any], HTTPResponse.Status, String, String?)] = [
+                    (["to": "12345", "body": "hi"], .badRequest, "invalid_phone_number", "to"),
+                    (["to": "+1415555", "body": "hi"], .badRequest, "invalid_phone_number", "to"),
+                    (["to": "not a number", "body": "hi"], .badRequest, "invalid_phone_number", "to"),
+                    (["to": "+14155550100", "body": String(repeating: "x", count: 10_000)], .badRequest, "validation_failed", "body"),
+                    (["to": "+14155550100"], .badRequest, "validation_failed", "body"),
+                    (["body": "hi"], .badRequest, "validation_failed", "to"),
+                    (["to": "+14155550100", "body": "   "], .badRequest, "validation_failed", "body"),
+                    (["to": "+14155550100", "body": "hi", "channel": "fax"], .badRequest, "validation_failed", "channel"),
+                    (["to": "+14155550100", "body": "hi", "kind": "spam"], .badRequest, "validation_failed", "kind"),
+                    (["to": "+14155550100", "template": "nope"], .badRequest, "template_not_found", "template"),
+                    (["to": "+14155550100", "body": 5], .badRequest, "validation_failed", "body"),
+                    (["to": "4155550100", "country": "ZZ", "body": "hi"], .badRequest, "validation_failed", "country"),
+                ]
+                for (body, status, code, field) in cases {
+                    try await client.execute(uri: "/v1/messages", method: .post, headers: auth.json, body: jsonBody(body)) { response in
+                        #expect(response.status == status, "\(body.keys.sorted())")
+                        #expect(response.errorCode == code, "\(body.keys.sorted())")
+                        #expect(response.errorField == field, "\(body.keys.sorted())")
+                    }
+                }
+                try await client.execute(uri: "/v1/messages", method: .post, headers: auth.json, body: ByteBuffer(string: "{nope")) { response in
+                    #expect(response.errorCode == "invalid_json")
+                }
+                // A national number with a country hint is fine.
+                try await client.execute(uri: "/v1/messages", method: .post, headers: auth.json,
+                                         body: jsonBody(["to": "(415) 555-0100", "country": "US", "body": "hi"])) { response in
+                    #expect(response.status == .accepted)
+                    #expect(response.json["to"] as? String == "+14155550100")
+                }
+            }
+            let rows = try await herald.pool.query("SELECT count(*)::int FROM messages")
+            #expect(try rows[0].decode(0, as: Int.self) == 1)
+        }
+    }
+
+    @Test("Idempotency-Key returns the first response; a different body conflicts")
+    func idempotency() async throws {
+        try await TestHerald.with { herald in
+            var headers = try await herald.bearer(["messages"]).json
+            headers[HTTPField.Name("Idempotency-Key")!] = "order-17"
+            let auth = headers
+            try await herald.test { client in
+                let first = try await client.execute(uri: "/v1/messages", method: .post, headers: auth,
+                                                     body: jsonBody(["to": "+14155550100", "body": "one"])) { $0.json["id"] as? String }
+                let again = try await client.execute(uri: "/v1/messages", method: .post, headers: auth,
+                                                     body: jsonBody(["to": "+14155550100", "body": "one"])) { response in
+                    #expect(response.status == .accepted)
+                    return response.json["id"] as? String
+                }
+                #expect(first != nil && first == again)
+                try await client.execute(uri: "/v1/messages", method: .post, headers: auth,
+                                         body: jsonBody(["to": "+14155550100", "body": "two"])) { response in
+                    #expect(response.status == .conflict)
+                    #expect(response.errorCode == "idempotency_conflict")
+                }
+            }
+            let rows = try await herald.pool.query("SELECT count(*)::int FROM messages")
+            #expect(try rows[0].decode(0, as: Int.self) == 1)
+        }
+    }
+
+    @Test("marketing to an opted-out number is refused; transactional still goes")
+    func optedOut() async throws {
+        try await TestHerald.with { herald in
+            let auth = try await herald.bearer(["messages"])
+            try await herald.engine.consent.record(.init(phone: "+14155550100", subscribe: false, source: "api", text: "test"))
+            try await herald.test { client in
+                try await client.execute(uri: "/v1/messages", method: .post, headers: auth.json,
+                                         body: jsonBody(["to": "+14155550100", "body": "Sale!", "kind": "marketing"])) { response in
+                    #expect(response.status == .conflict)
+                    #expect(response.errorCode == "recipient_unsubscribed")
+                }
+                try await client.execute(uri: "/v1/messages", method: .post, headers: auth.json,
+                                         body: jsonBody(["to": "+14155550100", "body": "Your code is ready"])) { response in
+                    #expect(response.status == .accepted)
+                }
+                // A marketing message to a subscribed number gets the opt-out footer.
+                try await client.execute(uri: "/v1/messages", method: .post, headers: auth.json,
+                                         body: jsonBody(["to": "+14155550101", "body": "Sale!", "kind": "marketing"])) { response in
+                    #expect(response.status == .accepted)
+                    let id = response.json["id"] as? String ?? ""
+                    try await client.execute(uri: "/v1/messages/\(id)", method: .get, headers: auth) { response in
+                        #expect(response.json["body"] as? String == "Sale!\nReply STOP to opt out")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("settings restrict countries; bad settings name the field")
+    func settings() async throws {
+        try await TestHerald.with { herald in
+            let admin = try await herald.bearer(["admin"])
+            let auth = try await herald.bearer(["messages"])
+            try await herald.test { client in
+                try await client.execute(uri: "/v1/settings", method: .patch, headers: admin.json,
+                                         body: jsonBody(["allowed_countries": ["DE"]])) { response in
+                    #expect(response.status == .ok)
+                    #expect(response.json["allowed_countries"] as? [String] == ["DE"])
+                    #expect((response.json["events_signing_secret"] as? String)?.hasPrefix("whsec_") == true)
+                }
+                try await client.execute(uri: "/v1/messages", method: .post, headers: auth.json,
+                                         body: jsonBody(["to": "+14155550100", "body": "hi"])) { response in
+                    #expect(response.status == .forbidden)
+                    #expect(response.errorCode == "country_not_allowed")
+                }
+                for (patch, field) in [
+                    (["verification": ["ttl_seconds": 0]] as [String: Any], "verification.ttl_seconds"),
+                    (["quiet_hours": ["start": "25:00", "end": "08:00"]], "quiet_hours.start"),
+                    (["events_url": "ftp://x"], "events_url"),
+                    (["allowed_countries": ["XX"]], "allowed_countries[0]"),
+                    (["nonsense": 1], "nonsense"),
+                ] {
+                    try await client.execute(uri: "/v1/settings", method: .patch, headers: admin.json, body: jsonBody(patch)) { response in
+                        #expect(response.status == .badRequest)
+                        #expect(response.errorCode == "validation_failed")
+                        #expect(response.errorField == field)
+                    }
+                }
+                // Nothing half-written: the valid setting from before is intact.
+                try await client.execute(uri: "/v1/settings", method: .get, headers: admin) { response in
+                    #expect(response.json["allowed_countries"] as? [String] == ["DE"])
+                    #expect((response.json["verification"] as? [String: Any])?["ttl_seconds"] as? Int == 600)
+                }
+            }
+        }
+    }
+}
+
+extension HTTPFields {
+    /// These headers plus a JSON content type.
+    var json: HTTPFields {
+        var copy = self
+        copy[.contentType] = "application/json"
+        return copy
+    }
+}
