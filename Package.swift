@@ -118,7 +118,7 @@ let package = Package(
         .executableTarget(
             name: "HeraldBenchmarks",
             dependencies: [
-                "Curl", "Postgres", "PostgresTestSupport",
+                "Curl", "Postgres", "PostgresTestSupport", "Herald", "Providers",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -35,11 +35,16 @@ struct Benchmarks {
             seconds = Int(arguments[index + 1]) ?? seconds
             arguments.removeSubrange(index...index + 1)
         }
+        var messages = 200_000
+        if let index = arguments.firstIndex(of: "--messages"), index + 1 < arguments.count {
+            messages = Int(arguments[index + 1]) ?? messages
+            arguments.removeSubrange(index...index + 1)
+        }
         if let index = arguments.firstIndex(of: "--rows"), index + 1 < arguments.count {
             rows = Int(arguments[index + 1]) ?? rows
             arguments.removeSubrange(index...index + 1)
         }
-        let selected = Set(arguments.isEmpty ? ["curl", "curl-isolated", "pool", "copy"] : arguments)
+        let selected = Set(arguments.isEmpty ? ["curl", "curl-isolated", "pool", "copy", "dispatch"] : arguments)
         var results: [Result] = []
         if selected.contains("curl") { results.append(try await curlVersusWrk(seconds: seconds)) }
         if selected.contains("curl-isolated") { results.append(try await curlVersusWrkIsolated(seconds: seconds)) }
@@ -49,6 +54,7 @@ struct Benchmarks {
             if selected.contains("copy") { results.append(try await copyVersusPsql(cluster, rows: rows)) }
             try await cluster.stop()
         }
+        if selected.contains("dispatch") { results.append(try await dispatchVersusCurl(messages: messages)) }
         print("")
         print("| benchmark | Herald | baseline | ratio | target |")
         print("|---|---|---|---|---|")

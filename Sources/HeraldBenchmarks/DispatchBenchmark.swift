@@ -1,0 +1,130 @@
+import Curl
+import Foundation
+import Herald
+import Logging
+import Postgres
+import PostgresTestSupport
+import Providers
+
+extension Benchmarks {
+    /// Herald's dispatcher draining `messages` queued messages to `herald provider-sim`
+    /// (as a Twilio provider), beside the raw baseline: the `Curl` client alone posting the
+    /// same number of Twilio-format requests to the same simulator, with the same number
+    /// in flight. Both run in this invocation against one simulator process.
+    static func dispatchVersusCurl(messages: Int) async throws -> Result {
+        let window = 512
+        let port = try freePort()
+        let sim = Process()
+        sim.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("herald")
+        sim.arguments = ["provider-sim", "--port", String(port), "--auth-token", "bench-token", "--no-receipts"]
+        sim.standardOutput = FileHandle.nullDevice
+        try sim.run()
+        defer { sim.terminate() }
+        let simURL = "http://127.0.0.1:\(port)"
+        try await waitForHTTP(simURL + "/sim/stats")
+
+        // Baseline: raw Curl → simulator, `window` requests in flight.
+        status("dispatch: baseline, \(messages) raw Twilio requests through Curl")
+        var configuration = HTTPClient.Configuration()
+        configuration.maxConcurrentTransfers = window
+        configuration.maxConnectionsPerHost = window
+        let client = HTTPClient(configuration: configuration, logger: logger)
+        let sid = "AC" + String(repeating: "0", count: 32)
+        let url = simURL + "/2010-04-01/Accounts/\(sid)/Messages.json"
+        let baselineStart = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let perTask = messages / window
+            for task in 0..<window {
+                group.addTask(executorPreference: client.executor) {
+                    for index in 0..<(perTask + (task < messages % window ? 1 : 0)) {
+                        let body = FormEncoding.encode([
+                            ("To", "+1415555\(String(format: "%04d", index % 10000))"), ("From", "+15005550006"),
+                            ("Body", "baseline \(task)-\(index)"),
+                            ("StatusCallback", "http://127.0.0.1:9/webhooks/x/status?m=\(UUID().uuidString.lowercased())"),
+                        ])
+                        var request = Curl.HTTPRequest(method: .POST, url: url, body: Array(body.utf8))
+                        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+                        request.basicAuth = (username: sid, password: "bench-token")
+                        let response = try await client.execute(request)
+                        guard response.status == 201 else { throw BenchmarkError("simulator answered \(response.status)") }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let baseline = Double(messages) / (ContinuousClock.now - baselineStart).seconds
+        await client.shutdown()
+        _ = try? await HTTPClient(logger: logger).execute(Curl.HTTPRequest(method: .DELETE, url: simURL + "/sim/messages"))
+
+        // Herald: a private cluster, the real migrations, a Twilio provider pointing at the
+        // simulator, `messages` rows queued, and the dispatcher draining them.
+        status("dispatch: Herald, \(messages) queued messages through the dispatcher")
+        let cluster = try await TestCluster.makePrivate()
+        let database = try await cluster.createDatabase()
+        let pool = PostgresPool(configuration: database, maxConnections: 8, logger: logger)
+        let resources = try ResourceLocator.locate(explicit: nil)
+        try await Migrator(directory: resources + "/migrations", logger: logger).migrate(pool)
+        var dispatcher = DispatcherConfiguration()
+        dispatcher.window = window
+        var heraldConfiguration = HeraldConfiguration(port: 0)
+        heraldConfiguration.publicURL = "http://127.0.0.1:9"
+        let engine = MessagingEngine(configuration: heraldConfiguration, pool: pool, secret: ServerSecret("benchmark-secret-0123456789"),
+                                     resourceDirectory: resources, dispatcher: dispatcher, logger: logger)
+        _ = try await engine.providers.create(ProviderInput(
+            name: "sim", type: "twilio",
+            config: ["account_sid": .string(sid), "auth_token": .string("bench-token"), "from": .string("+15005550006"),
+                     "base_url": .string(simURL)]))
+        try await pool.query(
+            """
+            INSERT INTO messages (to_number, country, body, channel, kind, priority, status, encoding, segments, characters)
+            SELECT '+1415555' || lpad((i % 10000)::text, 4, '0'), 'US', 'bench ' || i, 'sms', 'transactional', 0, 'queued', 'GSM-7', 1, 10
+            FROM generate_series(1, \(messages)) AS i
+            """)
+        try await pool.query("ANALYZE messages")
+        let workers = engine.workers()
+        let start = ContinuousClock.now
+        var elapsed = Duration.zero
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await workers[0].run() }
+            while true {
+                try await Task.sleep(for: .milliseconds(100))
+                let rows = try await pool.query("SELECT count(*)::int8 FROM messages WHERE status = 'sent'")
+                let sent: Int64 = try rows[0].decode(0)
+                if sent >= messages {
+                    elapsed = ContinuousClock.now - start
+                    break
+                }
+            }
+            group.cancelAll()
+        }
+        let herald = Double(messages) / elapsed.seconds
+        await engine.shutdown()
+        await pool.close()
+        try await cluster.stop()
+        return Result(name: "dispatch \(format(Double(messages))) queued messages → provider-sim (Twilio), submitted and recorded",
+                      unit: "msg/s", herald: herald, baselineName: "raw Curl → provider-sim", baseline: baseline, target: 0.5)
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func waitForHTTP(_ url: String) async throws {
+        let client = HTTPClient(logger: logger)
+        defer { Task { await client.shutdown() } }
+        for _ in 0..<100 {
+            if let response = try? await client.execute(Curl.HTTPRequest(url: url, timeout: .seconds(1))), response.status == 200 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw BenchmarkError("\(url) did not answer")
+    }
+}
