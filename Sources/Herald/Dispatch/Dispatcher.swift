@@ -22,7 +22,6 @@ public final class Dispatcher: Service, Sendable {
     let recorder: OutcomeRecorder
     let configuration: DispatcherConfiguration
     let logger: Logger
-    private let inFlight = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
     private let submitted = Counter(label: "herald_dispatch_submissions_total")
     private let hungCounter = Counter(label: "herald_dispatch_hung_total")
@@ -34,10 +33,18 @@ public final class Dispatcher: Service, Sendable {
         self.directory = directory
         self.client = client
         self.callbacks = callbacks
-        self.recorder = OutcomeRecorder(store: store, events: events, logger: logger)
         self.configuration = configuration
         self.logger = logger
+        let counter = SharedCounter()
+        self.inFlightCounter = counter
+        self.recorder = OutcomeRecorder(store: store, events: events, logger: logger, onRecorded: { counter.recorded($0) })
     }
+
+    /// Claimed messages whose outcome is not yet written: what the window bounds, and so
+    /// what a crash can duplicate.
+    private let inFlightCounter: SharedCounter
+
+    private var unrecorded: Int { inFlightCounter.value }
 
     public func run() async throws {
         logger.info("dispatcher started", metadata: ["dispatch.window": "\(configuration.window)"])
@@ -45,9 +52,10 @@ public final class Dispatcher: Service, Sendable {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.recordLoop() }
                 await self.claimLoop(group: &group)
-                // Stopping: let submissions in flight finish (each has a timeout), then the
-                // record loop writes the last outcomes and ends.
-                while self.inFlight.load(ordering: .acquiring) > 0 { try? await Task.sleep(for: .milliseconds(10)) }
+                // Stopping: let submissions in flight finish (each has a timeout) and their
+                // outcomes be written; if the database stays away, leases requeue the rest.
+                let deadline = ContinuousClock.now + self.configuration.providerTimeout + .seconds(10)
+                while self.unrecorded > 0 && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
                 self.stopping.store(true, ordering: .releasing)
             }
         } onGracefulShutdown: {
@@ -76,9 +84,9 @@ public final class Dispatcher: Service, Sendable {
                 lastPurge = now
                 try? await providers.purgeRateWindows(before: Int64(Date().timeIntervalSince1970) - 120)
             }
-            let free = configuration.window - inFlight.load(ordering: .acquiring)
+            let free = configuration.window - unrecorded
             // Wait for a useful amount of room rather than claiming in dribbles.
-            if free < min(configuration.batchSize, max(1, configuration.window / 4)) || recorder.backlog > configuration.window * 4 {
+            if free < min(configuration.batchSize, max(1, configuration.window / 4)) {
                 try? await Task.sleep(for: .milliseconds(2))
                 continue
             }
@@ -86,6 +94,7 @@ public final class Dispatcher: Service, Sendable {
                 let snapshot = try await directory.snapshot()
                 let limit = min(free, configuration.batchSize, Self.claimCap(snapshot))
                 let claimed = try await store.claim(limit: limit, lease: configuration.lease)
+                inFlightCounter.claimed(claimed.count)
                 if claimed.isEmpty {
                     try? await Task.sleep(for: configuration.idlePoll)
                     continue
@@ -152,11 +161,8 @@ public final class Dispatcher: Service, Sendable {
                     continue
                 }
             }
-            inFlight.add(1, ordering: .relaxed)
             group.addTask {
-                let outcome = await self.submit(message, routes: routes)
-                self.recorder.add(outcome)
-                self.inFlight.subtract(1, ordering: .releasing)
+                self.recorder.add(await self.submit(message, routes: routes))
             }
         }
     }
@@ -231,7 +237,7 @@ public final class Dispatcher: Service, Sendable {
 
     private func recordLoop() async {
         while true {
-            let done = stopping.load(ordering: .acquiring) && inFlight.load(ordering: .acquiring) == 0
+            let done = stopping.load(ordering: .acquiring)
             do {
                 try await recorder.flush()
             } catch {
@@ -245,4 +251,12 @@ public final class Dispatcher: Service, Sendable {
             try? await Task.sleep(for: configuration.flushInterval)
         }
     }
+}
+
+/// Claimed-but-unrecorded messages, shared by the claim loop and the recorder.
+final class SharedCounter: Sendable {
+    private let count = Atomic<Int>(0)
+    var value: Int { count.load(ordering: .acquiring) }
+    func claimed(_ n: Int) { count.add(n, ordering: .acquiringAndReleasing) }
+    func recorded(_ n: Int) { count.subtract(n, ordering: .acquiringAndReleasing) }
 }

@@ -21,10 +21,14 @@ final class OutcomeRecorder: Sendable {
     let events: EventService
     let logger: Logger
 
-    init(store: MessageStore, events: EventService, logger: Logger) {
+    /// Told how many outcomes each successful write recorded.
+    let onRecorded: @Sendable (Int) -> Void
+
+    init(store: MessageStore, events: EventService, logger: Logger, onRecorded: @escaping @Sendable (Int) -> Void) {
         self.store = store
         self.events = events
         self.logger = logger
+        self.onRecorded = onRecorded
     }
 
     func add(_ outcome: DispatchOutcome) { pending.withLock { $0.append(outcome) } }
@@ -42,6 +46,7 @@ final class OutcomeRecorder: Sendable {
         guard !batch.isEmpty else { return }
         do {
             try await write(batch)
+            onRecorded(batch.count)
         } catch {
             pending.withLock { $0.insert(contentsOf: batch, at: 0) }
             throw error

@@ -91,10 +91,12 @@ struct MessageRoutes {
             if let contentType = request.headers[.contentType]?.lowercased(), !contentType.hasPrefix("application/json") {
                 throw APIError(status: .unsupportedMediaType, code: "unsupported_media_type", message: "send the body as application/json")
             }
-            let raw = Array(bytes.readableBytesView)
-            let body = try JSON.decode(SendRequest.self, from: Data(raw))
+            let raw = Data(bytes.readableBytesView)
+            let body = try JSON.decode(SendRequest.self, from: raw)
+            // "The same body" means the same JSON, whatever the key order or spacing.
+            let canonical = try PlainJSON.encoder.encode(try JSON.decode(JSONValue.self, from: raw))
             let (status, data) = try await messages.send(
-                body.domain, apiKeyID: apiKeyID, idempotencyKey: key, requestBody: raw,
+                body.domain, apiKeyID: apiKeyID, idempotencyKey: key, requestBody: Array(canonical),
                 encode: { try JSON.encoder.encode(MessageBody(message: $0)) })
             return Response(status: .init(code: status), headers: [.contentType: "application/json; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: data)))
