@@ -104,6 +104,8 @@ let package = Package(
             name: "herald",
             dependencies: [
                 "HeraldHTTP",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -19,6 +19,9 @@ public struct HeraldHTTPDependencies: Sendable {
     /// The folder holding `web/` and `openapi.yaml`.
     public var resourceDirectory: String
     public var logger: Logger
+    /// Where `/metrics` reads from. The CLI passes the registry it bootstrapped swift-metrics
+    /// with, so the dispatcher's counters show too; tests get a private one.
+    public var metricsRegistry = PrometheusCollectorRegistry()
 
     public init(configuration: HeraldConfiguration, pool: PostgresPool, identity: IdentityService, engine: MessagingEngine,
                 eventsSigningSecret: String, resourceDirectory: String, logger: Logger) {
@@ -52,7 +55,7 @@ public func buildApplication(
 /// The router with every route and middleware, for `buildApplication` and router-level tests.
 public func buildRouter(_ dependencies: HeraldHTTPDependencies) throws -> Router<HeraldRequestContext> {
     let router = Router(context: HeraldRequestContext.self)
-    let registry = PrometheusCollectorRegistry()
+    let registry = dependencies.metricsRegistry
     let webDirectory = dependencies.resourceDirectory + "/web"
     let openAPIPath = dependencies.resourceDirectory + "/openapi.yaml"
     guard let openAPI = FileManager.default.contents(atPath: openAPIPath) else {

@@ -4,6 +4,8 @@ import Herald
 import HeraldHTTP
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 import Postgres
 import ServiceLifecycle
 
@@ -97,7 +99,7 @@ struct Serve: AsyncParsableCommand {
                 configuration: configuration, pool: pool, identity: identity, engine: engine,
                 eventsSigningSecret: SettingsService.eventsSigningSecret(secret), resourceDirectory: resources, logger: logger)
             let app = try buildApplication(
-                dependencies,
+                withMetrics(dependencies),
                 services: [HousekeepingService(identity: identity, logger: logger)] + (noWorker ? [] : engine.workers()),
                 onServerRunning: { channel in
                     var url = configuration.resolvedPublicURL
@@ -127,6 +129,15 @@ struct Serve: AsyncParsableCommand {
         await pool.close()
         await database.close(force: true)
     }
+}
+
+/// Routes swift-metrics (the dispatcher's counters) into the registry `/metrics` serves.
+func withMetrics(_ dependencies: HeraldHTTPDependencies) -> HeraldHTTPDependencies {
+    var dependencies = dependencies
+    let registry = PrometheusCollectorRegistry()
+    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    dependencies.metricsRegistry = registry
+    return dependencies
 }
 
 struct Worker: AsyncParsableCommand {

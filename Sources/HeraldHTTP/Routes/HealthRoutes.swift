@@ -3,12 +3,20 @@ import Hummingbird
 import NIOCore
 import Postgres
 import Prometheus
+import Synchronization
 
 /// `/healthz`, `/readyz`, `/metrics`, `/openapi.yaml`.
 struct HealthRoutes {
     let pool: PostgresPool
     let registry: PrometheusCollectorRegistry
     let openAPIDocument: ByteBuffer
+    /// The pool's cumulative timeout count at the last scrape.
+    let lastAcquireTimeouts = LastCount()
+
+    final class LastCount: Sendable {
+        private let value = Mutex<Int>(0)
+        func withLock<T>(_ body: (inout Int) -> T) -> T { value.withLock { body(&$0) } }
+    }
 
     struct Status: Encodable {
         let status: String
@@ -50,6 +58,14 @@ struct HealthRoutes {
         gauge("connections_idle", "Idle database connections", stats.idle)
         gauge("waiters", "Tasks waiting for a database connection", stats.waiting)
         gauge("connections_max", "Maximum database connections", stats.maxConnections)
-        gauge("acquire_timeouts", "Acquires that timed out since start", stats.acquireTimeouts)
+        // A counter (monotonic), advanced by what happened since the last scrape.
+        let counter = registry.makeCounter(
+            descriptor: .init(namespace: "herald", subsystem: "db_pool", metricName: "acquire_timeouts", unitName: "",
+                              helpText: "Acquires that timed out"))
+        let delta = lastAcquireTimeouts.withLock { last in
+            defer { last = stats.acquireTimeouts }
+            return max(0, stats.acquireTimeouts - last)
+        }
+        if delta > 0 { counter.increment(by: Int64(delta)) }
     }
 }
