@@ -215,6 +215,10 @@ public protocol ProviderAdapter: Sendable {
     func voiceRequest(_ message: OutgoingMessage) throws(ProviderFailure) -> WireRequest
     /// What the provider's answer to a submission means.
     func interpret(_ response: WireResponse, channel: OutgoingMessage.Channel) -> SubmitOutcome
+    /// What the provider's answer to the submission of `message` means. Herald calls this one:
+    /// an adapter whose provider may answer without an id (the configurable `http` type) falls
+    /// back to `message.id`. The default forwards to `interpret(_:channel:)`.
+    func interpret(_ response: WireResponse, for message: OutgoingMessage) -> SubmitOutcome
 
     /// Whether the webhook carries a valid signature from this provider (only called when
     /// `webhookAuthentication == .signature`). `now` bounds replay windows where the scheme
@@ -230,4 +234,8 @@ public protocol ProviderAdapter: Sendable {
 
 extension ProviderAdapter {
     public func acknowledgement() -> WebhookReply { .empty }
+
+    public func interpret(_ response: WireResponse, for message: OutgoingMessage) -> SubmitOutcome {
+        interpret(response, channel: message.channel)
+    }
 }
