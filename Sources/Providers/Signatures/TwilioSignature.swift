@@ -18,6 +18,30 @@ public enum TwilioSignature {
         let expected = self.signature(url: url, parameters: parameters, authToken: authToken)
         return ConstantTime.equals(Array(expected.utf8), Array(signature.utf8))
     }
+
+    /// The URLs Twilio's own validators try, since Twilio may sign with or without the port:
+    /// the URL as given, without its port, and with the scheme's default port (twilio-python's
+    /// `RequestValidator.validate`).
+    public static func urlVariants(_ url: String) -> [String] {
+        var variants = [url]
+        guard var components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+              components.host != nil else { return variants }
+        if components.port != nil {
+            components.port = nil
+            if let without = components.string { variants.append(without) }
+        } else if let port = scheme == "https" ? 443 : scheme == "http" ? 80 : nil {
+            components.port = port
+            if let with = components.string { variants.append(with) }
+        }
+        return variants
+    }
+
+    /// The `bodySHA256` query parameter Twilio adds when it posts a JSON body: the lowercase hex
+    /// SHA-256 of the raw body. The signature then covers the URL (with that parameter) and no
+    /// POST parameters.
+    public static func bodyHash(_ body: [UInt8]) -> String {
+        SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
+    }
 }
 
 /// Comparison whose time does not depend on where two byte strings differ.

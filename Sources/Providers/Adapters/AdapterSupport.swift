@@ -1,0 +1,189 @@
+import Foundation
+
+/// Small pieces every adapter needs: auth headers, JSON in and out, webhook parameters,
+/// `Retry-After`, XML escaping. Internal: the adapters are the API.
+enum AdapterSupport {
+    /// `Basic base64(user:password)` (RFC 7617).
+    static func basicAuthorization(user: String, password: String) -> String {
+        "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+    }
+
+    /// A JSON body with sorted keys and unescaped slashes, so requests are byte-for-byte stable.
+    static func jsonBody(_ object: [String: Any]) -> [UInt8] {
+        // Only strings, numbers, bools, arrays and dictionaries reach here, so serialisation cannot fail.
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return Array(data)
+    }
+
+    /// The body as a JSON object, or nil when it is not one.
+    static func jsonObject(_ body: [UInt8]) -> [String: Any]? {
+        guard !body.isEmpty else { return nil }
+        return (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+    }
+
+    /// A JSON scalar as the provider meant it: strings as they are, numbers without a fraction as integers.
+    static func string(_ value: Any?) -> String? {
+        switch value {
+        case let text as String: return text
+        case let number as NSNumber:
+            let double = number.doubleValue
+            if double.rounded() == double, abs(double) < 1e15 { return String(Int64(double)) }
+            return number.stringValue
+        default: return nil
+        }
+    }
+
+    /// The query string of `url`, decoded.
+    static func queryParameters(of url: String) throws(WebhookError) -> [(String, String)] {
+        guard let components = URLComponents(string: url) else { throw WebhookError("the webhook URL is malformed") }
+        return try FormEncoding.decode(components.percentEncodedQuery ?? "")
+    }
+
+    /// Whether the request's content type is JSON.
+    static func isJSON(_ request: WebhookRequest) -> Bool {
+        request.header("content-type")?.lowercased().contains("json") ?? false
+    }
+
+    /// The `key=value` parameters of a webhook that may arrive as a GET query, a POST form or a POST
+    /// JSON object (Vonage sends all three). Query parameters come first; JSON values that are not
+    /// scalars are skipped.
+    static func parameters(of request: WebhookRequest) throws(WebhookError) -> [(String, String)] {
+        try queryParameters(of: request.url) + bodyParameters(of: request)
+    }
+
+    /// What the provider itself sent: the query of a GET, the body (form or JSON) of anything else.
+    /// Signatures cover these and not the query Herald put in the callback URL.
+    static func sentParameters(of request: WebhookRequest) throws(WebhookError) -> [(String, String)] {
+        request.method.uppercased() == "GET" ? try queryParameters(of: request.url) : try bodyParameters(of: request)
+    }
+
+    private static func bodyParameters(of request: WebhookRequest) throws(WebhookError) -> [(String, String)] {
+        var pairs: [(String, String)] = []
+        guard request.method.uppercased() != "GET", !request.body.isEmpty else { return pairs }
+        let looksLikeJSON = isJSON(request) || request.body.first(where: { !isWhitespace($0) }) == UInt8(ascii: "{")
+        if looksLikeJSON {
+            guard let object = jsonObject(request.body) else { throw WebhookError("the JSON body is malformed") }
+            for (key, value) in object.sorted(by: { $0.key < $1.key }) {
+                if let text = string(value) { pairs.append((key, text)) }
+            }
+        } else {
+            pairs += try FormEncoding.decode(request.body)
+        }
+        return pairs
+    }
+
+    /// The form parameters of a POST body (nothing for GET).
+    static func formParameters(of request: WebhookRequest) throws(WebhookError) -> [(String, String)] {
+        guard request.method.uppercased() != "GET" else { return [] }
+        return try FormEncoding.decode(request.body)
+    }
+
+    private static func isWhitespace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
+    }
+
+    /// `Retry-After` in seconds (RFC 9110 §10.2.3, delay-seconds form; the HTTP-date form is ignored).
+    static func retryAfter(_ response: WireResponse) -> Duration? {
+        guard let value = response.headers["retry-after"]?.trimmingCharacters(in: .whitespaces),
+              let seconds = Int(value), seconds >= 0 else { return nil }
+        return .seconds(seconds)
+    }
+
+    /// The category a bare HTTP status implies when the provider's own code says nothing more.
+    static func category(forHTTPStatus status: Int) -> ProviderFailure.Category {
+        switch status {
+        case 401, 402, 403: .account
+        case 429: .throttled
+        case 408, 500...599: .unavailable
+        default: .rejected
+        }
+    }
+
+    /// A `.failed` outcome, carrying `Retry-After` when the failure is transient.
+    static func failed(_ failure: ProviderFailure, _ response: WireResponse) -> SubmitOutcome {
+        .failed(failure, retryAfter: failure.isTransient ? retryAfter(response) : nil)
+    }
+
+    /// An answer we could not read at all: a 2xx without the expected id is the provider's fault.
+    static func unreadable(_ response: WireResponse, expected: String) -> SubmitOutcome {
+        let category: ProviderFailure.Category = (200...299).contains(response.status)
+            ? .unavailable : category(forHTTPStatus: response.status)
+        return failed(ProviderFailure(category, code: String(response.status),
+                                      message: "the answer (HTTP \(response.status)) has no \(expected)"), response)
+    }
+
+    /// Trims a provider's message to something fit for logs and the API.
+    static func trimmed(_ text: String?) -> String {
+        let value = (text ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        return value.count > 300 ? String(value.prefix(300)) + "…" : value
+    }
+
+    /// Text as XML character data or attribute value.
+    static func xmlEscaped(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    /// `+4915112345678` → `4915112345678` (Vonage wants numbers without the plus).
+    static func withoutPlus(_ number: String) -> String {
+        number.hasPrefix("+") ? String(number.dropFirst()) : number
+    }
+
+    /// `4915112345678` → `+4915112345678`; alphanumeric sender ids stay as they are.
+    static func withPlus(_ number: String) -> String {
+        guard !number.isEmpty, !number.hasPrefix("+"), number.allSatisfy(\.isASCIIDigit) else { return number }
+        return "+" + number
+    }
+
+    /// A BCP 47 tag normalised to `ll-CC` (`de_de` → `de-DE`), or nil when it has no region.
+    static func languageRegion(_ locale: String?) -> String? {
+        guard let locale else { return nil }
+        let parts = locale.replacingOccurrences(of: "_", with: "-").split(separator: "-")
+        guard parts.count >= 2, (2...3).contains(parts[0].count), parts[1].count == 2,
+              parts[0].allSatisfy(\.isLetter), parts[1].allSatisfy(\.isLetter) else { return nil }
+        return parts[0].lowercased() + "-" + parts[1].uppercased()
+    }
+
+    /// The first supported `ll-CC` for a locale: an exact match, else the first with the same language.
+    static func supportedLanguage(_ locale: String?, in supported: [String]) -> String? {
+        guard let locale else { return nil }
+        if let exact = languageRegion(locale), supported.contains(exact) { return exact }
+        let language = locale.replacingOccurrences(of: "_", with: "-").split(separator: "-").first.map { $0.lowercased() }
+        guard let language else { return nil }
+        return supported.first { $0.hasPrefix(language + "-") }
+    }
+
+    /// `url` with `name=value` added to its query.
+    static func appendingQuery(_ url: String, _ name: String, _ value: String) -> String {
+        let pair = FormEncoding.percentEncode(name) + "=" + FormEncoding.percentEncode(value)
+        if let hash = url.firstIndex(of: "#") {
+            let base = String(url[..<hash])
+            return base + (base.contains("?") ? "&" : "?") + pair + String(url[hash...])
+        }
+        return url + (url.contains("?") ? "&" : "?") + pair
+    }
+
+    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        bytes.map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
+}
+
+extension Array where Element == (String, String) {
+    /// The first value for `name`.
+    func value(_ name: String) -> String? { first { $0.0 == name }?.1 }
+}
