@@ -60,10 +60,18 @@ public struct WebhookService: Sendable {
     /// `POST /webhooks/{provider}/status`.
     public func status(providerID: UUID, request: WebhookRequest, query: [(String, String)]) async throws -> WebhookReply {
         let (provider, adapter) = try await authenticate(providerID: providerID, request: request, query: query)
+        let messageID = query.first { $0.0 == "m" }.flatMap { UUID(uuidString: $0.1) }
+        // Plivo fetches what a voice call says from its answer URL (our status URL + kind=answer).
+        if provider.type == .plivo, PlivoAdapter.isAnswerRequest(request) {
+            guard let messageID, let message = try await messages.message(id: messageID), message.channel == .voice else {
+                throw HeraldError(.notFound, "no voice message for this call")
+            }
+            return WebhookReply(status: 200, contentType: "application/xml",
+                                body: Array(PlivoAdapter.answerXML(text: message.body, locale: message.locale).utf8))
+        }
         let receipts: [DeliveryReceipt]
         do { receipts = try adapter.receipts(request) }
         catch { throw HeraldError(.invalidWebhook, "the receipt cannot be read: \(error.message)") }
-        let messageID = query.first { $0.0 == "m" }.flatMap { UUID(uuidString: $0.1) }
         var changed: [UUID] = []
         for receipt in receipts {
             if let change = try await messages.applyReceipt(receipt, providerID: provider.id, messageID: receipts.count == 1 ? messageID : nil) {
