@@ -12,14 +12,20 @@ public struct HeraldHTTPDependencies: Sendable {
     public var configuration: HeraldConfiguration
     public var pool: PostgresPool
     public var identity: IdentityService
+    public var templates: TemplateService
     /// The folder holding `web/` and `openapi.yaml`.
     public var resourceDirectory: String
     public var logger: Logger
 
-    public init(configuration: HeraldConfiguration, pool: PostgresPool, identity: IdentityService, resourceDirectory: String, logger: Logger) {
+    /// `templates` defaults to a service over `pool`.
+    public init(
+        configuration: HeraldConfiguration, pool: PostgresPool, identity: IdentityService, templates: TemplateService? = nil,
+        resourceDirectory: String, logger: Logger
+    ) {
         self.configuration = configuration
         self.pool = pool
         self.identity = identity
+        self.templates = templates ?? TemplateService(store: TemplateStore(pool: pool), logger: logger)
         self.resourceDirectory = resourceDirectory
         self.logger = logger
     }
@@ -65,5 +71,6 @@ public func buildRouter(_ dependencies: HeraldHTTPDependencies) throws -> Router
         .register(on: registrar)
     IdentityRoutes(identity: dependencies.identity, secureCookies: dependencies.configuration.resolvedPublicURL.hasPrefix("https://"))
         .register(on: registrar)
+    TemplateRoutes(templates: dependencies.templates).register(on: registrar)
     return router
 }

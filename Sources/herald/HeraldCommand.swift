@@ -90,8 +90,10 @@ struct Serve: AsyncParsableCommand {
             try await Migrator(directory: resources + "/migrations", logger: logger).migrate(pool)
             let identity = IdentityService(store: IdentityStore(pool: pool), logger: logger)
             let firstLogin = try await FirstLogin.ensure(identity: identity, dataDirectory: configuration.absoluteDataDirectory)
+            let templates = TemplateService(store: TemplateStore(pool: pool), logger: logger)
             let dependencies = HeraldHTTPDependencies(
-                configuration: configuration, pool: pool, identity: identity, resourceDirectory: resources, logger: logger)
+                configuration: configuration, pool: pool, identity: identity, templates: templates,
+                resourceDirectory: resources, logger: logger)
             let app = try buildApplication(
                 dependencies,
                 services: [HousekeepingService(identity: identity, logger: logger)],

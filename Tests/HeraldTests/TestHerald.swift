@@ -27,6 +27,7 @@ struct TestHerald {
     let database: PostgresConfiguration
     let pool: PostgresPool
     let identity: IdentityService
+    let templates: TemplateService
     let dependencies: HeraldHTTPDependencies
 
     /// Runs `body` with a fresh Herald and drops its database afterwards.
@@ -41,10 +42,11 @@ struct TestHerald {
         let pool = PostgresPool(configuration: database, maxConnections: 4, logger: testLogger)
         let identity = IdentityService(
             store: IdentityStore(pool: pool), hasher: PasswordHasher(cost: 4), limits: limits, logger: testLogger)
+        let templates = TemplateService(store: TemplateStore(pool: pool), logger: testLogger)
         let herald = TestHerald(
-            cluster: cluster, database: database, pool: pool, identity: identity,
+            cluster: cluster, database: database, pool: pool, identity: identity, templates: templates,
             dependencies: HeraldHTTPDependencies(
-                configuration: HeraldConfiguration(port: 0), pool: pool, identity: identity,
+                configuration: HeraldConfiguration(port: 0), pool: pool, identity: identity, templates: templates,
                 resourceDirectory: repositoryRoot, logger: testLogger))
         do {
             let result = try await body(herald)
