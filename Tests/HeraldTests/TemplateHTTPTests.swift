@@ -92,7 +92,11 @@ struct TemplateHTTPTests {
                 try await client.execute(uri: "/v1/templates/\(id)", method: .patch, headers: auth, body: jsonBody(["kind": "marketing"])) { response in
                     #expect(response.status == .notFound)
                 }
-                for bad in ["not-a-uuid", "preview", "%00", String(repeating: "9", count: 300)] {
+                try await client.execute(uri: "/v1/templates/preview", method: .get, headers: auth) { response in
+                    #expect(response.status == .methodNotAllowed, "the literal route wins over {id}")
+                    #expect(response.headers[.allow] == "POST")
+                }
+                for bad in ["not-a-uuid", "%00", String(repeating: "9", count: 300)] {
                     try await client.execute(uri: "/v1/templates/\(bad)", method: .get, headers: auth) { response in
                         #expect(response.status == .notFound, "\(bad)")
                     }
