@@ -131,6 +131,7 @@ struct MessageTemplateTests {
         let template = try MessageTemplate(
             "Hi {{first_name}} {{{last_name}}}, {{#order}}{{order.id}} {{.}} {{.total}}{{/order}}{{^vip}}{{first_name}}{{/vip}}{{& x-y }}")
         #expect(template.variables == ["first_name", "last_name", "order", "order.id", "total", "vip", "x-y"])
+        #expect(try MessageTemplate.variables(in: template.source) == template.variables, "the cheap form agrees")
         #expect(try MessageTemplate("no tags at all").variables == [])
         #expect(try MessageTemplate("").variables == [])
         #expect(try MessageTemplate("{{! only a comment }}").variables == [])
