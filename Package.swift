@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "HeraldHTTP",
             dependencies: [
-                "Herald",
+                "Herald", "SMS",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

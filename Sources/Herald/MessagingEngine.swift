@@ -8,6 +8,7 @@ import ServiceLifecycle
 /// built once from the configuration and shared by the HTTP layer and the workers.
 public struct MessagingEngine: Sendable {
     public let settings: SettingsService
+    public let templates: TemplateService
     public let messages: MessageService
     public let messageStore: MessageStore
     public let providers: ProviderService
@@ -23,7 +24,7 @@ public struct MessagingEngine: Sendable {
 
     public init(
         configuration: HeraldConfiguration, pool: PostgresPool, secret: ServerSecret, resourceDirectory: String,
-        templates: (any MessageTemplateSource)? = nil, dispatcher: DispatcherConfiguration = DispatcherConfiguration(),
+        dispatcher: DispatcherConfiguration = DispatcherConfiguration(),
         logger: Logger
     ) {
         self.pool = pool
@@ -45,6 +46,7 @@ public struct MessagingEngine: Sendable {
         providers = ProviderService(store: providerStore, directory: directory,
                                     client: ProviderClient(http: http, timeout: dispatcher.providerTimeout),
                                     callbacks: callbacks, logger: logger)
+        templates = TemplateService(store: TemplateStore(pool: pool), logger: logger)
         messages = MessageService(store: messageStore, pool: pool, settings: settings, templates: templates, logger: logger)
         webhooks = WebhookService(providers: providerStore, messages: messageStore, consent: consent, settings: settings,
                                   events: events, replies: ReplyTexts(directory: resourceDirectory + "/templates/replies"),

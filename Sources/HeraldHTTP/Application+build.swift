@@ -81,5 +81,6 @@ public func buildRouter(_ dependencies: HeraldHTTPDependencies) throws -> Router
     WebhookRoutes(webhooks: engine.webhooks, publicURL: engine.callbacks.publicURL).register(on: registrar)
     OutboxRoutes(pool: dependencies.pool).register(on: registrar)
     SettingsRoutes(settings: engine.settings, eventsSigningSecret: dependencies.eventsSigningSecret).register(on: registrar)
+    TemplateRoutes(templates: engine.templates).register(on: registrar)
     return router
 }

@@ -1,38 +1,13 @@
 import Foundation
+import SMS
 
-/// A JSON value, for provider `config` objects (mostly strings; `http` has a `headers` object).
-public enum JSONValue: Sendable, Equatable, Codable {
-    case string(String)
-    case number(Double)
-    case bool(Bool)
-    case object([String: JSONValue])
-    case array([JSONValue])
-    case null
+/// A JSON value: provider `config` objects, settings documents, template variables. One type
+/// for all of them, from the SMS module.
+public typealias JSONValue = TemplateValue
 
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: JSONValue].self)) }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .string(let value): try container.encode(value)
-        case .number(let value): try container.encode(value)
-        case .bool(let value): try container.encode(value)
-        case .object(let value): try container.encode(value)
-        case .array(let value): try container.encode(value)
-        case .null: try container.encodeNil()
-        }
-    }
-
+extension TemplateValue {
     public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
-    public var objectValue: [String: JSONValue]? { if case .object(let o) = self { o } else { nil } }
+    public var objectValue: [String: TemplateValue]? { if case .object(let o) = self { o } else { nil } }
 }
 
 /// A provider's `config` with its documented keys, checked against the type's spec.

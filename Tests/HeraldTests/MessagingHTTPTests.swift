@@ -108,6 +108,37 @@ func jsonBody(_ object: [String: Any]) -> ByteBuffer {
         }
     }
 
+    @Test("a message from a named template: locale fallback, missing variables named, kind and channel from the template")
+    func fromTemplate() async throws {
+        try await TestHerald.with { herald in
+            let auth = try await herald.bearer(["messages", "campaigns"])
+            try await herald.test { client in
+                try await client.execute(uri: "/v1/templates", method: .post, headers: auth.json, body: jsonBody([
+                    "name": "order_shipped", "channel": "sms", "kind": "transactional",
+                    "body": "Order {{order}} shipped", "translations": ["de": "Bestellung {{order}} versandt"],
+                ])) { response in
+                    #expect(response.status == .created)
+                }
+                for (locale, expected) in [("de-AT", "Bestellung A-17 versandt"), ("fr", "Order A-17 shipped")] {
+                    try await client.execute(uri: "/v1/messages", method: .post, headers: auth.json, body: jsonBody([
+                        "to": "+14155550100", "template": "order_shipped", "variables": ["order": "A-17"], "locale": locale,
+                    ])) { response in
+                        #expect(response.status == .accepted)
+                        #expect(response.json["body"] as? String == expected)
+                        #expect(response.json["template_id"] is String)
+                    }
+                }
+                try await client.execute(uri: "/v1/messages", method: .post, headers: auth.json, body: jsonBody([
+                    "to": "+14155550100", "template": "order_shipped", "variables": [:] as [String: String],
+                ])) { response in
+                    #expect(response.status == .badRequest)
+                    #expect(response.errorCode == "missing_variable")
+                    #expect(response.errorField == "variables.order")
+                }
+            }
+        }
+    }
+
     @Test("Idempotency-Key returns the first response; a different body conflicts")
     func idempotency() async throws {
         try await TestHerald.with { herald in

@@ -29,6 +29,7 @@ struct TestHerald {
     let identity: IdentityService
     let dependencies: HeraldHTTPDependencies
     var engine: MessagingEngine { dependencies.engine }
+    var templates: TemplateService { dependencies.engine.templates }
 
     /// Runs `body` with a fresh Herald and drops its database afterwards.
     static func with<T>(

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SMS
 import Herald
 import HeraldHTTP
 import HTTPTypes

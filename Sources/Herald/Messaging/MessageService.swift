@@ -25,20 +25,6 @@ public struct PhoneNumberInput: Sendable {
     }
 }
 
-/// Where a named template comes from (the template service), as the message service needs it.
-public protocol MessageTemplateSource: Sendable {
-    func renderForMessage(name: String, variables: [String: JSONValue], locale: String?) async throws -> RenderedMessageTemplate
-}
-
-public struct RenderedMessageTemplate: Sendable {
-    public var text: String
-    public var templateID: UUID
-    public var channel: MessageChannel
-    public var kind: MessageKind
-    public init(text: String, templateID: UUID, channel: MessageChannel, kind: MessageKind) {
-        self.text = text; self.templateID = templateID; self.channel = channel; self.kind = kind
-    }
-}
 
 /// `POST /v1/messages` as the domain sees it.
 public struct SendMessageRequest: Sendable {
@@ -67,10 +53,10 @@ public struct MessageService: Sendable {
     let store: MessageStore
     let pool: PostgresPool
     let settings: SettingsService
-    let templates: (any MessageTemplateSource)?
+    let templates: TemplateService
     let logger: Logger
 
-    public init(store: MessageStore, pool: PostgresPool, settings: SettingsService, templates: (any MessageTemplateSource)?, logger: Logger) {
+    public init(store: MessageStore, pool: PostgresPool, settings: SettingsService, templates: TemplateService, logger: Logger) {
         self.store = store
         self.pool = pool
         self.settings = settings
@@ -111,12 +97,11 @@ public struct MessageService: Sendable {
             if request.variables != nil { throw HeraldError.validation("variables", "only apply to a template") }
             body = text
         case (nil, let name?):
-            guard let templates else { throw HeraldError(.templateNotFound, "no template named \(name.prefix(100))", field: "template") }
-            let rendered = try await templates.renderForMessage(name: name, variables: request.variables ?? [:], locale: locale)
+            let rendered = try await templates.render(name: name, variables: request.variables ?? [:], locale: locale)
             body = rendered.text
             templateID = rendered.templateID
-            channel = channel ?? rendered.channel
-            kind = kind ?? rendered.kind
+            channel = channel ?? MessageChannel(rawValue: rendered.channel.rawValue)
+            kind = kind ?? MessageKind(rawValue: rendered.kind.rawValue)
         }
         let finalChannel = channel ?? .sms
         let finalKind = kind ?? .transactional

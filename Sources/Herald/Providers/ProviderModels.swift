@@ -1,4 +1,5 @@
 import Foundation
+import SMS
 import Providers
 
 /// A configured provider. `config` holds secrets in the clear: it never leaves the process

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SMS
 import Providers
 
 /// Seals provider secrets with AES-GCM under a key derived from `HERALD_SECRET`. The

@@ -1,4 +1,5 @@
 import Foundation
+import SMS
 import Logging
 import Postgres
 import Providers

@@ -46,16 +46,24 @@ final class RouteTable: Sendable {
         path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
     }
 
-    /// Methods registered for a pattern matching `path` (`{id}` and `:id` match any segment).
+    static func isParameter(_ segment: String) -> Bool { segment.hasPrefix("{") || segment.hasPrefix(":") }
+
+    /// Methods registered for the pattern matching `path` (`{id}` and `:id` match any segment).
+    /// As in the router's trie, a literal segment wins over a parameter: `/v1/templates/preview`
+    /// is that route only, not also `/v1/templates/{id}`.
     func methods(for path: String) -> [HTTPRequest.Method] {
         let parts = Self.segments(path)
         return routes.withLock { routes in
-            routes.filter { route in
+            let matching = routes.filter { route in
                 route.segments.count == parts.count
-                    && zip(route.segments, parts).allSatisfy { pattern, part in
-                        pattern == part || pattern.hasPrefix("{") || pattern.hasPrefix(":")
-                    }
-            }.map(\.method)
+                    && zip(route.segments, parts).allSatisfy { pattern, part in pattern == part || Self.isParameter(pattern) }
+            }
+            // Literal positions, compared left to right: the most specific pattern wins.
+            let literals = { (segments: [String]) in segments.map { !Self.isParameter($0) } }
+            guard let best = matching.map({ literals($0.segments) }).max(by: { $0.lexicographicallyPrecedes($1) { !$0 && $1 } }) else {
+                return []
+            }
+            return matching.filter { literals($0.segments) == best }.map(\.method)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SMS
 import Mustache
 
 /// The configurable `http` provider: any SMS gateway reachable by one HTTP request.
