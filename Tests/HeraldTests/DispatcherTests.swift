@@ -1,0 +1,165 @@
+import Foundation
+import Herald
+import Postgres
+import Providers
+import SMS
+import Testing
+
+/// The dispatcher against scripted providers on real loopback HTTP.
+@Suite(.serialized) struct DispatcherTests {
+    static var fast: DispatcherConfiguration {
+        var configuration = DispatcherConfiguration()
+        configuration.backoff = Backoff(base: .milliseconds(100), cap: .milliseconds(400))
+        configuration.providerTimeout = .seconds(2)
+        configuration.idlePoll = .milliseconds(20)
+        return configuration
+    }
+
+    func httpProvider(_ herald: TestHerald, name: String, url: String, priority: Int = 10, rate: Int? = nil) async throws -> Provider {
+        try await herald.engine.providers.create(ProviderInput(
+            name: name, type: "http", config: ["url": .string(url), "id_path": .string("id")], priority: priority,
+            ratePerSecond: rate.map { .some($0) } ?? nil))
+    }
+
+    func queue(_ herald: TestHerald, _ bodies: [String], to: String = "+14155550100") async throws -> [UUID] {
+        var ids: [UUID] = []
+        for body in bodies {
+            ids.append(try await herald.engine.messages.send(SendMessageRequest(to: to, body: body), apiKeyID: nil).id)
+        }
+        return ids
+    }
+
+    func statuses(_ herald: TestHerald) async throws -> [String: Int] {
+        var result: [String: Int] = [:]
+        for row in try await herald.pool.query("SELECT status, count(*)::int FROM messages GROUP BY status") {
+            result[try row.decode(0, as: String.self)] = try row.decode(1, as: Int.self)
+        }
+        return result
+    }
+
+    @Test("a failing provider fails over to the next by priority")
+    func failover() async throws {
+        try await TestHerald.with(dispatcher: Self.fast) { herald in
+            try await ScriptedProvider.run(answer: { path, _, _ in
+                path == "/down" ? .init(status: 503, body: "{}") : .init(status: 200, body: #"{"id":"ok-1"}"#)
+            }) { server in
+                _ = try await httpProvider(herald, name: "primary", url: server.baseURL + "/down", priority: 1)
+                let backup = try await httpProvider(herald, name: "backup", url: server.baseURL + "/up", priority: 2)
+                let id = try await queue(herald, ["hello"])[0]
+                try await dispatchUntil(herald) { try await herald.engine.messageStore.message(id: id)?.status == .sent }
+                let message = try #require(try await herald.engine.messageStore.message(id: id))
+                #expect(message.status == .sent)
+                #expect(message.providerID == backup.id)
+                #expect(message.providerMessageID == "ok-1")
+                #expect(message.attempts == 1)
+                #expect(server.requests.map(\.path) == ["/down", "/up"])
+            }
+        }
+    }
+
+    @Test("a 429 with Retry-After is retried no sooner than asked, then sent")
+    func retryAfter() async throws {
+        try await TestHerald.with(dispatcher: Self.fast) { herald in
+            try await ScriptedProvider.run(answer: { _, _, count in
+                count == 1 ? .init(status: 429, headers: ["Retry-After": "2"], body: "{}") : .init(status: 200, body: #"{"id":"late"}"#)
+            }) { server in
+                _ = try await httpProvider(herald, name: "busy", url: server.baseURL + "/send")
+                let id = try await queue(herald, ["patience"])[0]
+                try await dispatchUntil(herald) { try await herald.engine.messageStore.message(id: id)?.status == .sent }
+                let seen = server.requests
+                #expect(seen.count == 2)
+                if seen.count == 2 { #expect(seen[1].at - seen[0].at >= .seconds(2)) }
+                let message = try #require(try await herald.engine.messageStore.message(id: id))
+                #expect(message.status == .sent && message.attempts == 2 && message.error == nil)
+            }
+        }
+    }
+
+    @Test("a permanent error about the recipient fails at once with the provider's code kept")
+    func permanentFailure() async throws {
+        try await TestHerald.with(dispatcher: Self.fast) { herald in
+            try await ScriptedProvider.run(answer: { _, _, _ in
+                .init(status: 400, body: #"{"code": 21211, "message": "The 'To' number is not a valid phone number.", "more_info": "https://www.twilio.com/docs/errors/21211", "status": 400}"#)
+            }) { server in
+                _ = try await herald.engine.providers.create(ProviderInput(
+                    name: "tw", type: "twilio",
+                    config: ["account_sid": .string("AC" + String(repeating: "a", count: 32)), "auth_token": .string("t"),
+                             "from": .string("+15005550006"), "base_url": .string(server.baseURL)]))
+                let id = try await queue(herald, ["nope"])[0]
+                try await dispatchUntil(herald) { try await herald.engine.messageStore.message(id: id)?.status == .failed }
+                let message = try #require(try await herald.engine.messageStore.message(id: id))
+                #expect(message.status == .failed)
+                #expect(message.error?.code == "invalid_number")
+                #expect(message.error?.providerCode == "21211")
+                #expect(message.attempts == 1)
+                #expect(server.requests.count == 1)
+                #expect(server.requests.first?.path == "/2010-04-01/Accounts/AC\(String(repeating: "a", count: 32))/Messages.json")
+            }
+        }
+    }
+
+    @Test("two dispatchers on one database send every message exactly once")
+    func noDoubleClaims() async throws {
+        try await TestHerald.with(dispatcher: Self.fast) { herald in
+            try await ScriptedProvider.run(answer: { _, _, count in .init(status: 200, body: #"{"id":"m\#(count)"}"#) }) { server in
+                _ = try await httpProvider(herald, name: "fast", url: server.baseURL + "/send")
+                try await herald.pool.query(
+                    """
+                    INSERT INTO messages (to_number, country, body, channel, kind, priority, status, encoding, segments, characters)
+                    SELECT '+14155550100', 'US', 'bulk ' || i, 'sms', 'transactional', 0, 'queued', 'GSM-7', 1, 8
+                    FROM generate_series(1, 2000) AS i
+                    """)
+                let second = MessagingEngine(configuration: HeraldConfiguration(port: 0), pool: herald.pool,
+                                             secret: ServerSecret("test-secret-of-sufficient-length"), resourceDirectory: repositoryRoot,
+                                             dispatcher: Self.fast, logger: testLogger)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await second.workers()[0].run() }
+                    try await dispatchUntil(herald) { try await statuses(herald)["sent"] == 2000 }
+                    group.cancelAll()
+                }
+                await second.shutdown()
+                let bodies = server.requests.map(\.body)
+                #expect(bodies.count == 2000)
+                #expect(Set(bodies).count == 2000)
+            }
+        }
+    }
+
+    @Test("a message whose lease expired (its process died) is requeued and sent")
+    func expiredLease() async throws {
+        try await TestHerald.with(dispatcher: Self.fast) { herald in
+            try await ScriptedProvider.run(answer: { _, _, _ in .init(status: 200, body: #"{"id":"again"}"#) }) { server in
+                _ = try await httpProvider(herald, name: "p", url: server.baseURL + "/send")
+                let id = try await queue(herald, ["orphan"])[0]
+                try await herald.pool.query(
+                    "UPDATE messages SET status = 'sending', attempts = 1, lease_until = now() - interval '1 second' WHERE id = \(id)")
+                try await dispatchUntil(herald) { try await herald.engine.messageStore.message(id: id)?.status == .sent }
+                #expect(try await herald.engine.messageStore.message(id: id)?.attempts == 2)
+                #expect(server.requests.count == 1)
+            }
+        }
+    }
+
+    @Test("a provider's rate limit holds: no second carries more than rate_per_second")
+    func rateLimit() async throws {
+        try await TestHerald.with(dispatcher: Self.fast) { herald in
+            try await ScriptedProvider.run(answer: { _, _, count in .init(status: 200, body: #"{"id":"r\#(count)"}"#) }) { server in
+                _ = try await httpProvider(herald, name: "slow", url: server.baseURL + "/send", rate: 5)
+                _ = try await queue(herald, (1...15).map { "limited \($0)" })
+                let start = ContinuousClock.now
+                try await dispatchUntil(herald) { try await statuses(herald)["sent"] == 15 }
+                // Fifteen at five a second need three one-second windows: more than one second.
+                #expect(ContinuousClock.now - start > .seconds(1))
+                let seen = server.requests
+                #expect(seen.count == 15)
+                // Per wall-clock second (the limiter's window, shared by every process), at most five.
+                var perWindow: [Int: Int] = [:]
+                for request in seen { perWindow[Int(request.wall.timeIntervalSince1970), default: 0] += 1 }
+                #expect(perWindow.values.allSatisfy { $0 <= 5 }, "\(perWindow)")
+                #expect(perWindow.count >= 3)
+                let attempts = try await herald.pool.query("SELECT max(attempts)::int FROM messages")
+                #expect(try attempts[0].decode(0, as: Int.self) == 1, "deferrals by the limiter are not attempts")
+            }
+        }
+    }
+}
