@@ -127,6 +127,13 @@ def provider_row(browser, name):
     return css(browser, f'#providers-table tbody tr[data-name="{name}"]')
 
 
+def switch_state(browser, name):
+    """aria-checked of a provider's enabled switch, read in one step (the list re-renders)."""
+    return browser.execute_script(
+        "return document.querySelector(`#providers-table tr[data-name='${arguments[0]}'] [role=switch]`)?.getAttribute('aria-checked')",
+        name)
+
+
 def test_providers_add_edit_disable_test_and_delete(herald, browser):
     wait = sign_in(browser, herald)
     go(browser, wait, "providers", "Providers")
@@ -173,10 +180,10 @@ def test_providers_add_edit_disable_test_and_delete(herald, browser):
 
     # Disable and enable again from the list.
     provider_row(browser, "Twilio test").find_element(By.CSS_SELECTOR, "[data-action=toggle]").click()
-    wait.until(lambda b: provider_row(b, "Twilio test").find_element(By.CSS_SELECTOR, "[role=switch]").get_attribute("aria-checked") == "false")
+    wait.until(lambda b: switch_state(b, "Twilio test") == "false")
     assert browser_fetch(browser, "GET", f"/v1/providers/{twilio_id}")["body"]["enabled"] is False
     provider_row(browser, "Twilio test").find_element(By.CSS_SELECTOR, "[data-action=toggle]").click()
-    wait.until(lambda b: provider_row(b, "Twilio test").find_element(By.CSS_SELECTOR, "[role=switch]").get_attribute("aria-checked") == "true")
+    wait.until(lambda b: switch_state(b, "Twilio test") == "true")
     assert browser_fetch(browser, "GET", f"/v1/providers/{twilio_id}")["body"]["enabled"] is True
 
     # A server-side config error lands by its field too.

@@ -68,7 +68,7 @@ export function field({ label, name, type = 'text', value = '', hint, required =
       const [optionValue, optionLabel] = Array.isArray(option) ? option : [option, option];
       return h('option', { value: optionValue }, optionLabel);
     }));
-    control.value = value ?? '';
+    if (value !== '' && value != null) control.value = value;
   } else if (type === 'textarea') {
     control = h('textarea', { ...common, rows: rows ?? 3, spellcheck: spellcheck ?? null, value: value ?? '' });
   } else if (type === 'checkbox') {

@@ -124,7 +124,10 @@ function changes(form, loaded) {
 
   const quietOn = get('quiet_hours').checked;
   const quiet = quietOn ? { start: get('quiet_hours.start').value, end: get('quiet_hours.end').value } : null;
-  if (!same(quiet, loaded.quiet_hours ?? null)) patch.quiet_hours = quiet;
+  const before = loaded.quiet_hours ?? null;
+  if (Boolean(quiet) !== Boolean(before) || (quiet && (quiet.start !== before.start || quiet.end !== before.end))) {
+    patch.quiet_hours = quiet;
+  }
 
   for (const [key] of KEYWORD_GROUPS) {
     const group = {};
