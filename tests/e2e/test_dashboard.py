@@ -269,3 +269,22 @@ def test_changes_need_the_csrf_token_the_dashboard_sends(herald, browser):
     assert refused["status"] == 403
     accepted = browser_fetch(browser, "PATCH", "/v1/settings", {"brand": "With token"})
     assert accepted["status"] == 200 and accepted["body"]["brand"] == "With token"
+
+
+def test_a_failed_message_shows_its_error_and_provider_code(herald, browser):
+    from messaging_support import psql
+    psql(herald.data_dir, """
+        INSERT INTO messages (to_number, country, body, channel, kind, priority, status, encoding, segments, characters,
+                              attempts, error_code, error_message, provider_error_code)
+        VALUES ('+14155550199', 'US', 'Your order shipped', 'sms', 'transactional', 0, 'failed', 'GSM-7', 1, 18,
+                3, 'invalid_number', 'The number is not a mobile number', '21614')""")
+    wait = sign_in(browser, herald)
+    go(browser, wait, "messages", "Messages")
+    row = visible(wait, "#messages-table tbody tr[data-status=failed]")
+    assert "invalid_number (21614)" in row.text
+    assert css(browser, "#status-chart svg .bar-failed").get_attribute("data-value") == "1"
+    row.send_keys(Keys.ENTER)  # rows open from the keyboard too
+    panel = visible(wait, "#message-dialog[open] #message-detail-error")
+    assert "invalid_number" in panel.text and "21614" in panel.text
+    assert "The number is not a mobile number" in panel.text
+    assert console_problems(browser) == []

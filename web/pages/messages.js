@@ -37,11 +37,11 @@ export function mount(container) {
   bodyInput.setAttribute('aria-describedby', `${bodyInput.getAttribute('aria-describedby')} body-counter`);
   let counterTimer = null;
   bodyInput.addEventListener('input', () => {
-    renderCount(counter, countSegments(bodyInput.value), 'local');
+    renderCount(counter, countSegments(bodyInput.value));
     clearTimeout(counterTimer);
     counterTimer = setTimeout(() => serverCount(counter, bodyInput.value), 250);
   });
-  renderCount(counter, countSegments(''), 'local');
+  renderCount(counter, countSegments(''));
 
   sendForm.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -59,7 +59,7 @@ export function mount(container) {
         const parts = `${message.segments} ${message.segments === 1 ? 'segment' : 'segments'}, ${message.encoding}`;
         sendNotice.show(`Queued for ${message.to} (${parts}).`, 'ok');
         bodyInput.value = '';
-        renderCount(counter, countSegments(''), 'local');
+        renderCount(counter, countSegments(''));
         view.freshID = message.id;
         await refresh();
       } catch (error) {
@@ -178,7 +178,10 @@ export function mount(container) {
     h('td', {}, message.provider ?? h('span', { class: 'muted' }, '—')),
     h('td', {}, `${message.segments} × ${message.encoding}`),
     h('td', { class: 'num' }, String(message.attempts ?? 0)),
-    h('td', {}, message.error ? h('span', { class: 'error-code', title: message.error.message }, message.error.code) : ''));
+    h('td', {}, message.error
+      ? h('span', { class: 'error-code', title: message.error.message },
+        message.error.code, message.error.provider_code ? ` (${message.error.provider_code})` : '')
+      : ''));
     tr.addEventListener('click', () => showDetail(message.id));
     tr.addEventListener('keydown', (event) => {
       if (event.key === 'Enter' || event.key === ' ') { event.preventDefault(); showDetail(message.id); }
@@ -265,12 +268,12 @@ function detail(message) {
   return h('div', { class: 'dialog-content' }, parts);
 }
 
-function renderCount(counter, count, source) {
+function renderCount(counter, count) {
   const segments = count.segments === 1 ? '1 segment' : `${count.segments} segments`;
   const perPart = count.encoding === 'GSM-7' ? (count.segments > 1 ? 153 : 160) : (count.segments > 1 ? 67 : 70);
   replace(counter,
     h('span', { class: 'count-main', id: 'body-count' }, `${count.characters} characters · ${count.encoding} · ${segments}`),
-    h('span', { class: 'hint' }, ` (${perPart} per segment${source === 'server' ? '' : ''})`),
+    h('span', { class: 'hint' }, ` (${perPart} per segment)`),
     count.nonGsm?.length
       ? h('span', { class: 'hint warn' }, ` · not in GSM-7: ${count.nonGsm.slice(0, 8).join(' ')}`)
       : null);
@@ -287,7 +290,7 @@ async function serverCount(counter, text) {
     renderCount(counter, {
       characters: preview.characters, encoding: preview.encoding, segments: preview.segments,
       nonGsm: preview.non_gsm_characters ?? [],
-    }, 'server');
+    });
   } catch (error) {
     if (error.status === 404 || error.status === 405) previewAvailable = false;
     // Otherwise the local count already shown stands.

@@ -15,6 +15,7 @@ export const REDACTED = '********';
 export const TYPES = {
   twilio: {
     label: 'Twilio',
+    short: 'Twilio',
     fields: [
       { key: 'account_sid', label: 'Account SID', required: true, placeholder: 'AC…' },
       { key: 'auth_token', label: 'Auth token', secret: true, required: true },
@@ -25,6 +26,7 @@ export const TYPES = {
   },
   vonage: {
     label: 'Vonage',
+    short: 'Vonage',
     fields: [
       { key: 'api_key', label: 'API key', required: true },
       { key: 'api_secret', label: 'API secret', secret: true, required: true },
@@ -39,6 +41,7 @@ export const TYPES = {
   },
   plivo: {
     label: 'Plivo',
+    short: 'Plivo',
     fields: [
       { key: 'auth_id', label: 'Auth ID', required: true },
       { key: 'auth_token', label: 'Auth token', secret: true, required: true },
@@ -48,6 +51,7 @@ export const TYPES = {
   },
   sinch: {
     label: 'Sinch',
+    short: 'Sinch',
     fields: [
       { key: 'service_plan_id', label: 'Service plan ID', required: true },
       { key: 'api_token', label: 'API token', secret: true, required: true },
@@ -58,6 +62,7 @@ export const TYPES = {
   },
   infobip: {
     label: 'Infobip',
+    short: 'Infobip',
     fields: [
       { key: 'api_key', label: 'API key', secret: true, required: true },
       { key: 'base_url', label: 'Base URL', required: true, hint: 'Your account-specific URL, e.g. https://xxxxx.api.infobip.com', type: 'url' },
@@ -66,6 +71,7 @@ export const TYPES = {
   },
   telnyx: {
     label: 'Telnyx',
+    short: 'Telnyx',
     fields: [
       { key: 'api_key', label: 'API key', secret: true, required: true },
       { key: 'public_key', label: 'Public key', hint: 'Ed25519 key for webhook signatures.' },
@@ -76,7 +82,8 @@ export const TYPES = {
     ],
   },
   http: {
-    label: 'Generic HTTP',
+    label: 'Generic HTTP API',
+    short: 'HTTP',
     fields: [
       { key: 'url', label: 'URL', required: true, type: 'url', placeholder: 'https://sms.example.com/send' },
       { key: 'method', label: 'Method', options: [['', 'Default (POST)'], 'POST', 'PUT', 'PATCH', 'GET'] },
@@ -90,7 +97,8 @@ export const TYPES = {
     ],
   },
   outbox: {
-    label: 'Outbox (no sending)',
+    label: 'Outbox (keep messages here, send nothing)',
+    short: 'Outbox',
     fields: [],
     about: 'Keeps messages in Herald’s outbox instead of sending them — for development and trying things out.',
   },
@@ -178,7 +186,7 @@ export function mount(container) {
 
     const main = h('tr', { dataset: { id: provider.id, name: provider.name, type: provider.type }, class: provider.enabled ? '' : 'disabled' },
       h('th', { scope: 'row', class: 'name' }, provider.name),
-      h('td', {}, h('span', { class: 'badge' }, TYPES[provider.type]?.label ?? provider.type)),
+      h('td', {}, h('span', { class: 'badge' }, TYPES[provider.type]?.short ?? provider.type)),
       h('td', { class: 'num' }, String(provider.priority)),
       h('td', {}, provider.countries?.length ? provider.countries.join(', ') : h('span', { class: 'muted' }, 'All')),
       h('td', { class: 'num' }, provider.rate_per_second == null ? h('span', { class: 'muted' }, '—') : String(provider.rate_per_second)),
@@ -186,7 +194,7 @@ export function mount(container) {
       h('td', { class: 'webhooks' }, provider.status_webhook_url
         ? [webhook('Status', provider.status_webhook_url), webhook('Inbound', provider.inbound_webhook_url)]
         : h('span', { class: 'muted' }, 'None needed')),
-      h('td', { class: 'row-actions' }, edit, test, remove));
+      h('td', { class: 'row-actions' }, h('div', { class: 'row-actions-inner' }, edit, test, remove)));
     const result = [main];
     if (view.testOpen === provider.id) result.push(testRow(provider));
     return result;
