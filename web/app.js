@@ -1,45 +1,87 @@
-// Herald dashboard shell: sign-in and session. User data is rendered with textContent only.
+// Herald dashboard: sign-in, session and hash routes. Pages live in pages/*.js; user data is
+// rendered with text nodes and textContent only (CSP `default-src 'self'`, no inline code).
+import { api, setCsrfToken, whenUnauthorized } from './lib/api.js';
+import { replace } from './lib/dom.js';
+import * as messages from './pages/messages.js';
+import * as outbox from './pages/outbox.js';
+import * as providers from './pages/providers.js';
+import * as settings from './pages/settings.js';
 
-const state = { csrfToken: null };
-
-async function api(method, path, body) {
-  const headers = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (state.csrfToken && !['GET', 'HEAD'].includes(method)) headers['X-CSRF-Token'] = state.csrfToken;
-  const response = await fetch(path, {
-    method, headers, credentials: 'same-origin',
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  const data = text ? JSON.parse(text) : null;
-  if (!response.ok) {
-    const error = new Error(data?.error?.message ?? `HTTP ${response.status}`);
-    error.status = response.status;
-    error.code = data?.error?.code;
-    error.retryAfter = response.headers.get('Retry-After');
-    throw error;
-  }
-  return data;
-}
+const routes = { messages, outbox, providers, settings };
+const state = { session: null, unmount: null, route: null };
 
 function show(view) {
   for (const id of ['login-view', 'home-view']) document.getElementById(id).hidden = id !== view;
 }
 
-function showHome(session) {
-  state.csrfToken = session.csrf_token;
+function leavePage() {
+  if (state.unmount) state.unmount();
+  state.unmount = null;
+  state.route = null;
+}
+
+async function showHome(session) {
+  state.session = session;
+  setCsrfToken(session.csrf_token);
   document.getElementById('me-email').textContent = session.user.email;
   document.getElementById('me-role').textContent = session.user.role;
   show('home-view');
+  if (!routeName()) location.replace(`#/${await firstPage()}`);
+  else route();
+}
+
+function showLogin() {
+  leavePage();
+  state.session = null;
+  setCsrfToken(null);
+  replace(document.getElementById('page'));
+  show('login-view');
+  document.getElementById('email').focus();
+}
+
+/** With no real provider yet, messages land in the outbox: show a new user that first. */
+async function firstPage() {
+  try {
+    const list = await api('GET', '/v1/providers');
+    return list.data.some((p) => p.enabled && p.type !== 'outbox') ? 'messages' : 'outbox';
+  } catch {
+    return 'messages';
+  }
+}
+
+function routeName() {
+  const match = /^#\/([a-z-]+)/.exec(location.hash);
+  return match && routes[match[1]] ? match[1] : null;
+}
+
+function route() {
+  if (!state.session) return;
+  const name = routeName() ?? 'messages';
+  if (name === state.route) return;
+  leavePage();
+  const page = routes[name];
+  state.route = name;
+  for (const link of document.querySelectorAll('.nav a')) {
+    if (link.dataset.route === name) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  document.getElementById('page-title').textContent = page.title;
+  document.title = `${page.title} · Herald`;
+  const container = replace(document.getElementById('page'));
+  container.dataset.page = name;
+  state.unmount = page.mount(container, { session: state.session }) ?? null;
 }
 
 async function start() {
   try {
-    showHome(await api('GET', '/auth/me'));
+    await showHome(await api('GET', '/auth/me'));
   } catch {
-    show('login-view');
+    showLogin();
   }
 }
+
+whenUnauthorized(() => { if (state.session) showLogin(); });
+window.addEventListener('hashchange', route);
 
 document.getElementById('login-form').addEventListener('submit', async (event) => {
   event.preventDefault();
@@ -53,7 +95,7 @@ document.getElementById('login-form').addEventListener('submit', async (event) =
       password: document.getElementById('password').value,
     });
     document.getElementById('password').value = '';
-    showHome(session);
+    await showHome(session);
   } catch (error) {
     errorBox.textContent = error.code === 'rate_limited'
       ? `Too many attempts. Try again in ${error.retryAfter ?? 'a few'} seconds.`
@@ -65,10 +107,8 @@ document.getElementById('login-form').addEventListener('submit', async (event) =
 });
 
 document.getElementById('logout-button').addEventListener('click', async () => {
-  try { await api('POST', '/auth/logout'); } finally {
-    state.csrfToken = null;
-    show('login-view');
-  }
+  try { await api('POST', '/auth/logout'); } catch { /* signed out either way */ }
+  showLogin();
 });
 
 start();
