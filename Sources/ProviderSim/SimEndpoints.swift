@@ -56,7 +56,7 @@ enum SimEndpoints {
         "{\"requests\":\(s.requests),\"accepted\":\(s.accepted),\"errors\":\(s.errors),\"throttled\":\(s.throttled)"
             + ",\"hung\":\(s.hung),\"unauthorized\":\(s.unauthorized),\"invalid\":\(s.invalid)"
             + ",\"receipts_sent\":\(s.receiptsSent),\"receipts_failed\":\(s.receiptsFailed)"
-            + ",\"duplicates\":\(s.duplicates),\"early_retries\":\(s.earlyRetries)}"
+            + ",\"duplicates\":\(s.duplicates),\"early_retries\":\(s.earlyRetries),\"hanging\":\(s.hanging)}"
     }
 
     static func config(_ f: FaultSettings) -> String {

@@ -93,7 +93,9 @@ struct SimulatorResponder: HTTPResponder {
             let (outcome, faults) = state.decide(
                 key: submission.key, ids: submission.ids, now: WallTime.monotonicNanoseconds(), makeMessage: submission.message)
             if case .hang = outcome {
+                state.hangingChanged(by: 1)
                 await HungRequest.hold(channel: context.channel, timeout: options.hangTimeout)
+                state.hangingChanged(by: -1)
                 return Response(status: .gatewayTimeout, headers: Self.jsonHeaders,
                                 body: .init(byteBuffer: submission.hangTimeoutBody))
             }

@@ -50,6 +50,8 @@ public struct SimulatorStatistics: Sendable, Equatable {
     public var duplicates = 0
     /// Requests whose (to, body) was answered 429 less than `Retry-After` (1 s) earlier.
     public var earlyRetries = 0
+    /// Hung requests held right now (a gauge: a reset does not zero it).
+    public var hanging = 0
 
     public init() {}
 }
@@ -83,6 +85,7 @@ final class SimulatorState: Sendable {
         var acceptedKeys: Set<Int> = []
         /// (to, body) hash → when it was last throttled (monotonic nanoseconds).
         var throttledAt: [Int: UInt64] = [:]
+        var hanging = 0
     }
 
     private let storage: NIOLockedValueBox<Storage>
@@ -101,7 +104,15 @@ final class SimulatorState: Sendable {
 
     func setFaults(_ faults: FaultSettings) { storage.withLockedValue { $0.faults = faults } }
 
-    var statistics: SimulatorStatistics { storage.withLockedValue { $0.statistics } }
+    var statistics: SimulatorStatistics {
+        storage.withLockedValue { storage in
+            var statistics = storage.statistics
+            statistics.hanging = storage.hanging
+            return statistics
+        }
+    }
+
+    func hangingChanged(by delta: Int) { storage.withLockedValue { $0.hanging += delta } }
 
     /// Stored messages in the order received.
     var messages: [SimulatedMessage] {

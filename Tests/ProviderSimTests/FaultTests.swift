@@ -60,6 +60,8 @@ struct FaultTests {
             }
             #expect(ContinuousClock.now - start >= .milliseconds(300))
             #expect(try await sim.stats()["hung"] == 1)
+            // The client gave up and closed its connection: the simulator lets go of the request.
+            _ = try await sim.waitForStats(timeout: .seconds(5)) { $0["hanging"] == 0 }
             #expect(try await sim.get("/sim/stats").status == 200)
             _ = try await sim.postJSON("/sim/config", #"{"hang_rate": 0}"#)
             #expect(try await sim.sendTwilio(Self.message).status == 201)
@@ -95,7 +97,7 @@ struct FaultTests {
             let stats = try await sim.stats()
             #expect(stats == [
                 "requests": 5, "accepted": 3, "errors": 0, "throttled": 0, "hung": 0, "unauthorized": 1, "invalid": 1,
-                "receipts_sent": 0, "receipts_failed": 0, "duplicates": 1, "early_retries": 0,
+                "receipts_sent": 0, "receipts_failed": 0, "duplicates": 1, "early_retries": 0, "hanging": 0,
             ])
         }
     }
