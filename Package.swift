@@ -80,6 +80,19 @@ let package = Package(
         ),
 
         .target(
+            name: "ProviderSim",
+            dependencies: [
+                "Providers", "SMS", "Curl",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
             name: "Herald",
             dependencies: [
                 "Postgres", "Curl", "Phone", "SMS", "Providers",
@@ -105,7 +118,7 @@ let package = Package(
         .executableTarget(
             name: "herald",
             dependencies: [
-                "HeraldHTTP",
+                "HeraldHTTP", "ProviderSim",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -156,6 +169,14 @@ let package = Package(
             name: "ProvidersTests",
             dependencies: [
                 "Providers", "Curl",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ProviderSimTests",
+            dependencies: [
+                "ProviderSim", "Providers", "Curl",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
