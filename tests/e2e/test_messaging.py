@@ -100,12 +100,10 @@ def test_kill_9_mid_dispatch_loses_nothing_and_postgres_restart_resumes(data_dir
     simulator = ProviderSim("--receipt-delay-ms", "0", "--no-receipts").start()
     environment = dict(HERALD_DISPATCH_WINDOW=256, HERALD_LEASE_SECONDS=10, HERALD_PROVIDER_TIMEOUT_MS=3000)
     server = start_herald(data_dir, **environment)
-    headers = admin_key(server)
-    twilio_provider(server, headers, simulator)
-    server.stop()
-    queue_messages(data_dir, count, prefix="crash")
-    server = start_herald(data_dir, **environment)
     try:
+        headers = admin_key(server)
+        twilio_provider(server, headers, simulator)
+        queue_messages(data_dir, count, prefix="crash")
         wait_for(lambda: len(simulator.messages()) >= count // 4, 300, interval=0.2, message="a quarter sent")
         server.process.kill()  # kill -9
         server.process.wait()
@@ -117,10 +115,12 @@ def test_kill_9_mid_dispatch_loses_nothing_and_postgres_restart_resumes(data_dir
         cluster = Path(data_dir, "postgres-location").read_text().strip()
         pg_ctl = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))[-1]
         # Without -o, pg_ctl restarts with the options the server was started with.
-        cmd = [pg_ctl, "-D", cluster, "-m", "fast", "-w", "restart"]
+        cmd = [pg_ctl, "-D", cluster, "-m", "fast", "-w", "-l", f"{cluster}/restart.log", "restart"]
         if os.getuid() == 0:
             cmd = ["runuser", "-u", "postgres", "--"] + cmd
-        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+        # The restarted server inherits pg_ctl's output: never a pipe we would wait on.
+        subprocess.run(cmd, check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+        restarted_at = simulator.stats()["accepted"]
 
         def all_sent():
             counts = status_counts(data_dir)
@@ -128,7 +128,9 @@ def test_kill_9_mid_dispatch_loses_nothing_and_postgres_restart_resumes(data_dir
 
         counts = wait_for(all_sent, 600, interval=2, message="every message sent")
         stats = simulator.stats()
-        print(f"\nkill -9 at {at_kill} accepted; final {counts}; simulator {stats}; duplicates {stats['duplicates']}")
+        print(f"\nkill -9 at {at_kill} accepted; PostgreSQL restarted at {restarted_at}; final {counts}; simulator {stats}; "
+              f"duplicates {stats['duplicates']}")
+        assert stats["accepted"] > restarted_at, "dispatch resumed after the PostgreSQL restart"
         assert stats["duplicates"] <= 256, "duplicates are bounded by the in-flight window at the kill"
         assert stats["accepted"] - stats["duplicates"] == count
     finally:
