@@ -81,6 +81,12 @@ struct ProviderRoutes {
 
         init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
+            // Only rate_per_second may be null (it clears the limit); null elsewhere is a mistake.
+            for key in [CodingKeys.name, .type, .config, .priority, .countries, .enabled] where c.contains(key) {
+                if try c.decodeNil(forKey: key) {
+                    throw DecodingError.valueNotFound(String.self, .init(codingPath: [key], debugDescription: "must not be null"))
+                }
+            }
             name = try c.decodeIfPresent(String.self, forKey: .name)
             type = try c.decodeIfPresent(String.self, forKey: .type)
             config = try c.decodeIfPresent([String: JSONValue].self, forKey: .config)
