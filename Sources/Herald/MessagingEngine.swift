@@ -31,10 +31,12 @@ public struct MessagingEngine: Sendable {
         self.logger = logger
         self.dispatcherConfiguration = dispatcher
         var httpConfiguration = HTTPClient.Configuration()
-        httpConfiguration.maxConcurrentTransfers = max(dispatcher.window + 64, 256)
-        // A hung provider request holds its connection until it times out; let the window
-        // use as many as it needs rather than queueing behind them.
-        httpConfiguration.maxConnectionsPerHost = max(dispatcher.window, 64)
+        // Requests in flight: the window minus outcomes waiting to be written. A hung provider
+        // request holds its connection until it times out, so allow plenty, but not so many
+        // that a provider's accept queue overflows (resets after a request was read would
+        // make retries that duplicate messages).
+        httpConfiguration.maxConcurrentTransfers = min(max(dispatcher.window, 64), 512) + 64
+        httpConfiguration.maxConnectionsPerHost = min(max(dispatcher.window, 64), 512)
         http = HTTPClient(configuration: httpConfiguration, logger: logger)
         settings = SettingsService(pool: pool, logger: logger)
         messageStore = MessageStore(pool: pool)

@@ -2,19 +2,31 @@ import Foundation
 
 /// `application/x-www-form-urlencoded`, as providers send and expect it.
 public enum FormEncoding {
-    /// Characters left as they are: RFC 3986 unreserved. Space becomes `%20` in `encode`,
-    /// except that `encodeForm` writes `+` as HTML forms do.
-    private static let unreserved: Set<UInt8> = Set(Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8))
+    /// Bytes left as they are: RFC 3986 unreserved. A space becomes `+` (as HTML forms send
+    /// it) unless `spaceAsPlus` is false, then `%20`.
+    private static let unreservedTable: [Bool] = {
+        var table = [Bool](repeating: false, count: 256)
+        for byte in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8 { table[Int(byte)] = true }
+        return table
+    }()
+    private static let hexDigits = Array("0123456789ABCDEF".utf8)
 
+    /// Runs on every provider request, so it works on bytes: one pass, one allocation.
     public static func percentEncode(_ text: String, spaceAsPlus: Bool = true) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count + 16)
         for byte in text.utf8 {
-            if unreserved.contains(byte) { out.unicodeScalars.append(Unicode.Scalar(byte)) }
-            else if byte == 0x20 && spaceAsPlus { out += "+" }
-            else { out += String(format: "%%%02X", byte) }
+            if unreservedTable[Int(byte)] {
+                out.append(byte)
+            } else if byte == 0x20 && spaceAsPlus {
+                out.append(UInt8(ascii: "+"))
+            } else {
+                out.append(UInt8(ascii: "%"))
+                out.append(hexDigits[Int(byte >> 4)])
+                out.append(hexDigits[Int(byte & 0x0F)])
+            }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `a=1&b=2`, in the given order.

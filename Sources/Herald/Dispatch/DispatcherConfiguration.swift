@@ -3,8 +3,10 @@ import SMS
 
 /// Knobs of the dispatcher. Defaults suit production; tests shorten the times.
 public struct DispatcherConfiguration: Sendable {
-    /// Submissions in flight at once (one curl multi loop carries them all).
-    public var window = 512
+    /// Messages claimed and not yet recorded, at most: submissions in flight plus outcomes
+    /// waiting to be written. It bounds what a crash can send twice. One curl multi loop
+    /// carries the submissions.
+    public var window = 1024
     /// Most rows claimed per statement.
     public var batchSize = 500
     /// How long a claim is ours; a process that dies leaves rows whose lease then expires.
@@ -12,7 +14,7 @@ public struct DispatcherConfiguration: Sendable {
     /// How often an idle dispatcher looks for due messages.
     public var idlePoll: Duration = .milliseconds(100)
     /// How long outcomes wait to be written together.
-    public var flushInterval: Duration = .milliseconds(20)
+    public var flushInterval: Duration = .milliseconds(40)
     /// One provider request, start to end.
     public var providerTimeout: Duration = .seconds(15)
     public var backoff = Backoff(base: .seconds(1), cap: .seconds(600))

@@ -115,27 +115,29 @@ public struct MessageStore: Sendable {
         let rows = try await pool.query(
             """
             WITH due AS (
-                SELECT id FROM messages
+                SELECT id, kind = 'marketing' AND EXISTS (
+                    SELECT 1 FROM contacts c WHERE c.phone = messages.to_number AND NOT c.subscribed) AS opted_out
+                FROM messages
                 WHERE status = 'queued' AND send_after <= now()
                 ORDER BY priority, send_after
                 LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED
-            ), judged AS (
-                SELECT due.id, (q.kind = 'marketing' AND EXISTS (
-                    SELECT 1 FROM contacts c WHERE c.phone = q.to_number AND NOT c.subscribed)) AS opted_out
-                FROM due JOIN messages q ON q.id = due.id
             )
             UPDATE messages m SET
-                status = CASE WHEN judged.opted_out THEN 'canceled' ELSE 'sending' END,
-                attempts = m.attempts + CASE WHEN judged.opted_out THEN 0 ELSE 1 END,
+                status = CASE WHEN due.opted_out THEN 'canceled' ELSE 'sending' END,
+                attempts = m.attempts + CASE WHEN due.opted_out THEN 0 ELSE 1 END,
                 lease_until = now() + \(leaseMilliseconds) * interval '1 millisecond',
-                error_code = CASE WHEN judged.opted_out THEN 'recipient_unsubscribed' ELSE m.error_code END,
-                error_message = CASE WHEN judged.opted_out THEN 'the recipient unsubscribed before the message was sent' ELSE m.error_message END,
+                error_code = CASE WHEN due.opted_out THEN 'recipient_unsubscribed' ELSE m.error_code END,
+                error_message = CASE WHEN due.opted_out THEN 'the recipient unsubscribed before the message was sent' ELSE m.error_message END,
                 updated_at = now()
-            FROM judged
-            WHERE m.id = judged.id
+            FROM due
+            -- Checked again here, on the row version this statement updates: a row another
+            -- dispatcher claimed and committed in the meantime is left alone. (The scan above
+            -- can return it: its status test is implied by the partial index and is not always
+            -- re-evaluated when SKIP LOCKED meets a row that was updated after our snapshot.)
+            WHERE m.id = due.id AND m.status = 'queued'
             RETURNING m.id, m.to_number, m.country, m.sender, m.body, m.channel, m.kind, m.encoding, m.locale, m.attempts,
-                      m.pinned_provider_id, judged.opted_out
+                      m.pinned_provider_id, due.opted_out
             """)
         return try rows.map { row in
             Claimed(

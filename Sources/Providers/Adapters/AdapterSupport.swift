@@ -15,6 +15,61 @@ enum AdapterSupport {
         return Array(data)
     }
 
+    /// The value of `key` in a JSON object's top level when it is a plain string (no escapes),
+    /// found without building the object; nil when absent, escaped, nested only, or not JSON
+    /// enough to tell — callers then use the full parser.
+    static func topLevelString(_ key: String, in body: [UInt8]) -> String? {
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\"), colon = UInt8(ascii: ":")
+        let keyBytes = Array(key.utf8)
+        let n = body.count
+        var i = 0
+        func skipSpace() { while i < n, body[i] == 0x20 || body[i] == 0x0A || body[i] == 0x0D || body[i] == 0x09 { i += 1 } }
+        skipSpace()
+        guard i < n, body[i] == UInt8(ascii: "{") else { return nil }
+        i += 1
+        var depth = 1
+        var expectKey = true
+        while i < n {
+            let byte = body[i]
+            if byte == quote {
+                let start = i + 1
+                var end = start
+                var escaped = false
+                while end < n, body[end] != quote {
+                    if body[end] == backslash { escaped = true; end += 2 } else { end += 1 }
+                }
+                guard end < n else { return nil }
+                i = end + 1
+                if depth == 1 && expectKey {
+                    expectKey = false
+                    skipSpace()
+                    guard i < n, body[i] == colon else { return nil }
+                    i += 1
+                    skipSpace()
+                    if !escaped && body[start..<end].elementsEqual(keyBytes) {
+                        guard i < n, body[i] == quote else { return nil }
+                        var valueEnd = i + 1
+                        while valueEnd < n, body[valueEnd] != quote {
+                            if body[valueEnd] == backslash { return nil }
+                            valueEnd += 1
+                        }
+                        guard valueEnd < n else { return nil }
+                        return String(decoding: body[(i + 1)..<valueEnd], as: UTF8.self)
+                    }
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+            case UInt8(ascii: ","): if depth == 1 { expectKey = true }
+            default: break
+            }
+            i += 1
+        }
+        return nil
+    }
+
     /// The body as a JSON object, or nil when it is not one.
     static func jsonObject(_ body: [UInt8]) -> [String: Any]? {
         guard !body.isEmpty else { return nil }

@@ -19,6 +19,9 @@ public struct TwilioAdapter: ProviderAdapter {
     let from: String?
     let messagingServiceSID: String?
     let baseURL: String
+    /// Computed once: every request carries it.
+    let authorization: String
+    let messagesURL: String
 
     public init(config: ProviderConfig) throws(ProviderConfigError) {
         accountSID = try config.require("account_sid")
@@ -29,6 +32,8 @@ public struct TwilioAdapter: ProviderAdapter {
             throw ProviderConfigError(key: "from", message: "is required unless config.messaging_service_sid is set")
         }
         baseURL = try config.url("base_url", default: "https://api.twilio.com")
+        authorization = AdapterSupport.basicAuthorization(user: accountSID, password: authToken)
+        messagesURL = baseURL + "/2010-04-01/Accounts/" + FormEncoding.percentEncode(accountSID, spaceAsPlus: false) + "/Messages.json"
     }
 
     private var accountURL: String {
@@ -37,7 +42,7 @@ public struct TwilioAdapter: ProviderAdapter {
 
     private func post(_ url: String, _ form: [(String, String)]) -> WireRequest {
         WireRequest(method: "POST", url: url, headers: [
-            WireHeader("Authorization", AdapterSupport.basicAuthorization(user: accountSID, password: authToken)),
+            WireHeader("Authorization", authorization),
             WireHeader("Content-Type", "application/x-www-form-urlencoded"),
             WireHeader("Accept", "application/json"),
         ], body: Array(FormEncoding.encode(form).utf8))
@@ -52,7 +57,7 @@ public struct TwilioAdapter: ProviderAdapter {
         }
         form.append(("Body", message.text))
         form.append(("StatusCallback", message.statusCallbackURL))
-        return post(accountURL + "/Messages.json", form)
+        return post(messagesURL, form)
     }
 
     public func voiceRequest(_ message: OutgoingMessage) throws(ProviderFailure) -> WireRequest {
@@ -83,6 +88,11 @@ public struct TwilioAdapter: ProviderAdapter {
     ]
 
     public func interpret(_ response: WireResponse, channel: OutgoingMessage.Channel) -> SubmitOutcome {
+        // The hot path: an accepted message. Its top-level "sid" is read without building the
+        // whole object; anything unusual goes through the full parser below.
+        if (200...299).contains(response.status), let sid = AdapterSupport.topLevelString("sid", in: response.body) {
+            return .accepted(providerMessageID: sid)
+        }
         let object = AdapterSupport.jsonObject(response.body)
         if (200...299).contains(response.status) {
             guard let sid = AdapterSupport.string(object?["sid"]), !sid.isEmpty else {
