@@ -108,7 +108,11 @@ CREATE INDEX messages_due_idx ON messages (priority, send_after) WHERE status = 
 CREATE INDEX messages_lease_idx ON messages (lease_until) WHERE status = 'sending';
 CREATE INDEX messages_provider_message_idx ON messages (provider_id, provider_message_id) WHERE provider_message_id IS NOT NULL;
 CREATE INDEX messages_created_idx ON messages (created_at DESC, id DESC);
-CREATE INDEX messages_to_idx ON messages (to_number, created_at DESC);
+-- Only settled messages: a message in the queue changes row version twice (claimed, then
+-- recorded), and every version of every message would otherwise cost this index an entry.
+-- The few queued or in-flight messages of a number are found through the queue's own indexes.
+CREATE INDEX messages_to_idx ON messages (to_number, created_at DESC)
+    WHERE status IN ('sent', 'delivered', 'undelivered', 'failed', 'canceled');
 CREATE INDEX messages_campaign_idx ON messages (campaign_id, status) WHERE campaign_id IS NOT NULL;
 
 -- Idempotency-Key: the first response per (caller, key) for 24 hours.

@@ -64,7 +64,7 @@ extension Benchmarks {
         let pool = PostgresPool(configuration: database, maxConnections: 8, logger: logger)
         let resources = try ResourceLocator.locate(explicit: nil)
         try await Migrator(directory: resources + "/migrations", logger: logger).migrate(pool)
-        var dispatcher = DispatcherConfiguration()
+        var dispatcher = try DispatcherConfiguration.fromEnvironment()
         // The default window (claimed, not yet recorded); its HTTP concurrency is capped like the baseline's.
         dispatcher.window = Int(ProcessInfo.processInfo.environment["BENCH_WINDOW"] ?? "") ?? dispatcher.window
         var heraldConfiguration = HeraldConfiguration(port: 0)

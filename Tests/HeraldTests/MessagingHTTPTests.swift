@@ -139,6 +139,34 @@ func jsonBody(_ object: [String: Any]) -> ByteBuffer {
         }
     }
 
+    @Test("listing by recipient finds settled, queued and in-flight messages, newest first")
+    func listByRecipient() async throws {
+        try await TestHerald.with { herald in
+            let auth = try await herald.bearer(["messages"])
+            var ids: [UUID] = []
+            for (to, body) in [("+14155550100", "one"), ("+14155550101", "other"), ("+14155550100", "two"), ("+14155550100", "three")] {
+                ids.append(try await herald.engine.messages.send(SendMessageRequest(to: to, body: body), apiKeyID: nil).id)
+            }
+            try await herald.pool.query("UPDATE messages SET status = 'delivered' WHERE id = \(ids[0])")
+            try await herald.pool.query("UPDATE messages SET status = 'sending', lease_until = now() + interval '1 minute' WHERE id = \(ids[2])")
+            try await herald.test { client in
+                try await client.execute(uri: "/v1/messages?to=%2B14155550100&limit=2", method: .get, headers: auth) { response in
+                    let data = response.json["data"] as? [[String: Any]] ?? []
+                    #expect(data.map { $0["body"] as? String } == ["three", "two"])
+                    let cursor = response.json["next_cursor"] as? String ?? ""
+                    try await client.execute(uri: "/v1/messages?to=%2B14155550100&limit=2&cursor=\(cursor)", method: .get, headers: auth) { response in
+                        let data = response.json["data"] as? [[String: Any]] ?? []
+                        #expect(data.map { $0["body"] as? String } == ["one"])
+                        #expect(response.json["next_cursor"] is NSNull)
+                    }
+                }
+                try await client.execute(uri: "/v1/messages?to=%2B14155550100&status=delivered", method: .get, headers: auth) { response in
+                    #expect((response.json["data"] as? [[String: Any]])?.count == 1)
+                }
+            }
+        }
+    }
+
     @Test("Idempotency-Key returns the first response; a different body conflicts")
     func idempotency() async throws {
         try await TestHerald.with { herald in

@@ -41,6 +41,7 @@ public struct DispatcherConfiguration: Sendable {
         if let value = try int("HERALD_DISPATCH_BATCH", 1...5_000) { configuration.batchSize = value }
         if let value = try int("HERALD_PROVIDER_TIMEOUT_MS", 100...300_000) { configuration.providerTimeout = .milliseconds(value) }
         if let value = try int("HERALD_MAX_ATTEMPTS", 1...1000) { configuration.maxAttempts = value }
+        if let value = try int("HERALD_RECORD_INTERVAL_MS", 1...1000) { configuration.flushInterval = .milliseconds(value) }
         if let value = try int("HERALD_LEASE_SECONDS", 5...86_400) { configuration.lease = .seconds(value) }
         let base = try int("HERALD_RETRY_BASE_MS", 1...3_600_000)
         let cap = try int("HERALD_RETRY_CAP_MS", 1...86_400_000)

@@ -68,17 +68,43 @@ public struct MessageStore: Sendable {
     /// Newest first, keyset-paginated on (created_at, id).
     public func messages(_ filter: MessageFilter, limit: Int, after cursor: ListCursor?) async throws -> Page<Message> {
         let cursorTime = cursor.map { Date(timeIntervalSince1970: Double($0.createdAtMicroseconds) / 1_000_000) }
-        let rows = try await pool.query(
-            """
-            SELECT \(Self.columns), (extract(epoch FROM m.created_at) * 1000000)::int8 AS cursor_us
-            FROM messages m LEFT JOIN providers p ON p.id = m.provider_id
-            WHERE (\(filter.campaignID)::uuid IS NULL OR m.campaign_id = \(filter.campaignID))
+        let conditions: PostgresQuery = """
+            (\(filter.campaignID)::uuid IS NULL OR m.campaign_id = \(filter.campaignID))
               AND (\(filter.status?.rawValue)::text IS NULL OR m.status = \(filter.status?.rawValue))
-              AND (\(filter.to)::text IS NULL OR m.to_number = \(filter.to))
               AND (\(cursor == nil) OR (m.created_at, m.id) < (\(cursorTime ?? Date()), \(cursor?.id ?? UUID())))
-            ORDER BY m.created_at DESC, m.id DESC
-            LIMIT \(limit + 1)
-            """)
+            """
+        let rows: PostgresRows
+        if let to = filter.to {
+            // Settled messages of a number come from its (partial) index; the few still queued
+            // or in flight from the queue's indexes.
+            rows = try await pool.query(
+                """
+                SELECT * FROM (
+                    SELECT \(Self.columns), (extract(epoch FROM m.created_at) * 1000000)::int8 AS cursor_us
+                    FROM messages m LEFT JOIN providers p ON p.id = m.provider_id
+                    WHERE m.to_number = \(to) AND m.status IN ('sent', 'delivered', 'undelivered', 'failed', 'canceled') AND \(conditions)
+                    UNION ALL
+                    SELECT \(Self.columns), (extract(epoch FROM m.created_at) * 1000000)::int8 AS cursor_us
+                    FROM messages m LEFT JOIN providers p ON p.id = m.provider_id
+                    WHERE m.to_number = \(to) AND m.status = 'queued' AND \(conditions)
+                    UNION ALL
+                    SELECT \(Self.columns), (extract(epoch FROM m.created_at) * 1000000)::int8 AS cursor_us
+                    FROM messages m LEFT JOIN providers p ON p.id = m.provider_id
+                    WHERE m.to_number = \(to) AND m.status = 'sending' AND \(conditions)
+                ) AS listed
+                ORDER BY created_at DESC, id DESC
+                LIMIT \(limit + 1)
+                """)
+        } else {
+            rows = try await pool.query(
+                """
+                SELECT \(Self.columns), (extract(epoch FROM m.created_at) * 1000000)::int8 AS cursor_us
+                FROM messages m LEFT JOIN providers p ON p.id = m.provider_id
+                WHERE \(conditions)
+                ORDER BY m.created_at DESC, m.id DESC
+                LIMIT \(limit + 1)
+                """)
+        }
         let items = try rows.prefix(limit).map(Self.message)
         var next: String?
         if rows.count > limit, let last = rows.prefix(limit).last {
