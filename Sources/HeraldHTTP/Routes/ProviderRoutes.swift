@@ -4,22 +4,6 @@ import Herald
 import Hummingbird
 import Providers
 
-/// Encodes user-keyed JSON (config, headers, translations) without the snake_case key
-/// conversion the main encoder applies.
-enum PlainJSON {
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
-    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
-    }
-}
-
 /// A provider on the wire; secrets redacted, webhook URLs included so they can be pasted
 /// into the provider's console.
 struct ProviderBody: Encodable {

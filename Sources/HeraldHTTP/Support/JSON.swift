@@ -56,6 +56,22 @@ enum JSON {
     }
 }
 
+/// Encodes user-keyed JSON (config, headers, translations) without the snake_case key
+/// conversion the main encoder applies.
+enum PlainJSON {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+}
+
 /// A JSON list page: `{"data": [...], "next_cursor": "…" | null}`.
 struct ListResponse<Item: Encodable>: Encodable {
     let data: [Item]
