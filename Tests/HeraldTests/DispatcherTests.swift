@@ -163,3 +163,58 @@ import Testing
         }
     }
 }
+
+@Suite(.serialized) struct DispatcherEventTests {
+    @Test("a marketing message whose recipient opts out after queueing is cancelled, never sent")
+    func optOutAfterQueueing() async throws {
+        try await TestHerald.with(dispatcher: DispatcherTests.fast) { herald in
+            try await ScriptedProvider.run(answer: { _, _, _ in .init(status: 200, body: #"{"id":"x"}"#) }) { server in
+                _ = try await herald.engine.providers.create(ProviderInput(
+                    name: "p", type: "http", config: ["url": .string(server.baseURL + "/send"), "id_path": .string("id")]))
+                let message = try await herald.engine.messages.send(
+                    SendMessageRequest(to: "+14155550100", body: "Sale! Reply STOP to opt out", kind: "marketing"), apiKeyID: nil)
+                try await herald.engine.consent.record(.init(phone: "+14155550100", subscribe: false, source: "api"))
+                try await dispatchUntil(herald) { try await herald.engine.messageStore.message(id: message.id)?.status == .canceled }
+                let stored = try #require(try await herald.engine.messageStore.message(id: message.id))
+                #expect(stored.status == .canceled)
+                #expect(stored.error?.code == "recipient_unsubscribed")
+                #expect(server.requests.isEmpty)
+            }
+        }
+    }
+
+    @Test("status changes reach the events URL, signed with HMAC-SHA256 over timestamp and body")
+    func outgoingEvents() async throws {
+        try await TestHerald.with(dispatcher: DispatcherTests.fast) { herald in
+            try await ScriptedProvider.run(answer: { path, _, count in
+                // The app's endpoint fails once: the event must come again.
+                path == "/events" && count == 1 ? .init(status: 503) : .init(status: 200, body: "{}")
+            }) { server in
+                _ = try await herald.engine.settings.update(["events_url": .string(server.baseURL + "/events")], actor: "test")
+                let message = try await herald.engine.messages.send(SendMessageRequest(to: "+14155550100", body: "hello"), apiKeyID: nil)
+                try await dispatchUntil(herald) {
+                    let rows = try await herald.pool.query("SELECT count(*)::int FROM event_deliveries WHERE status = 'delivered'")
+                    return try rows[0].decode(0, as: Int.self) == 1
+                }
+                let deliveries = server.requests.filter { $0.path == "/events" }
+                #expect(deliveries.count >= 2, "the failed first delivery was retried")
+                let event = try #require(deliveries.last)
+                let object = try JSONSerialization.jsonObject(with: Data(event.body.utf8)) as? [String: Any] ?? [:]
+                #expect(object["type"] as? String == "message.sent")
+                let data = object["data"] as? [String: Any] ?? [:]
+                #expect(data["id"] as? String == message.id.uuidString.lowercased())
+                #expect(data["status"] as? String == "sent")
+                #expect(data["provider"] as? String == "outbox")
+                #expect(object["id"] is String)
+                #expect(event.headers["herald-event-id"] == object["id"] as? String)
+                // Verify as an app would: HMAC-SHA256 over "<t>.<body>" with the signing secret.
+                let signature = try #require(event.headers["herald-signature"])
+                let timestamp = try #require(signature.split(separator: ",").first.flatMap { Int($0.dropFirst(2)) })
+                #expect(abs(timestamp - Int(Date().timeIntervalSince1970)) < 60)
+                let key = Array(SettingsService.eventsSigningSecret(ServerSecret("test-secret-of-sufficient-length")).utf8)
+                #expect(signature == EventService.signature(body: Array(event.body.utf8), timestamp: timestamp, key: key))
+                #expect(signature != EventService.signature(body: Array((event.body + " ").utf8), timestamp: timestamp, key: key))
+            }
+        }
+    }
+}

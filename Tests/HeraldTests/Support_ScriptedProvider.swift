@@ -13,6 +13,8 @@ final class ScriptedProvider: Sendable {
         var wall: Date
         var path: String
         var body: String
+        /// Lower-cased names.
+        var headers: [String: String] = [:]
     }
     struct Answer: Sendable {
         var status: Int
@@ -39,8 +41,10 @@ final class ScriptedProvider: Sendable {
             let bytes = try await request.collectBody(upTo: 1 << 20)
             let text = String(buffer: bytes)
             let path = request.uri.path
+            var headers: [String: String] = [:]
+            for field in request.headers { headers[field.name.canonicalName] = field.value }
             let count = holder.provider?.seen.withLock { seen in
-                seen.append(Seen(at: .now, wall: Date(), path: path, body: text))
+                seen.append(Seen(at: .now, wall: Date(), path: path, body: text, headers: headers))
                 return seen.count
             } ?? 0
             let reply = answer(path, text, count)
