@@ -41,6 +41,7 @@ class Herald:
         self.process = None
         self.lines: list[str] = []
         self.first_login = None
+        self.command = ["serve"]
 
     def env(self) -> dict:
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("PG")}
@@ -50,7 +51,7 @@ class Herald:
     def start(self, timeout: float = 60):
         self.lines = []
         self.process = subprocess.Popen(
-            [herald_binary(), "serve"], cwd=ROOT, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            [herald_binary(), *self.command], cwd=ROOT, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
         ready = threading.Event()
 

@@ -1,5 +1,6 @@
 """The messaging engine end to end: real binary, embedded PostgreSQL, `herald provider-sim`."""
 import glob
+import signal
 import os
 import subprocess
 import time
@@ -9,7 +10,7 @@ import pytest
 
 from messaging_support import (ProviderSim, SIM_TOKEN, admin_key, psql, queue_messages, start_herald, status_counts,
                                twilio_provider, twilio_signature, wait_for)
-from conftest import Herald
+from conftest import Herald, herald_binary
 
 
 @pytest.fixture
@@ -137,3 +138,28 @@ def test_kill_9_mid_dispatch_loses_nothing_and_postgres_restart_resumes(data_dir
         if server.process.poll() is None:
             server.stop()
         simulator.stop()
+
+
+def test_worker_sends_what_serve_no_worker_only_queues(data_dir):
+    server = Herald(data_dir)
+    server.command = ["serve", "--no-worker"]
+    server.start()
+    worker = None
+    try:
+        headers = admin_key(server)
+        sent = server.request("POST", "/v1/messages", json={"to": "+14155550100", "body": "from the worker"}, headers=headers)
+        assert sent.status_code == 202, sent.text
+        message_id = sent.json()["id"]
+        time.sleep(1.5)
+        assert server.get(f"/v1/messages/{message_id}", headers=headers).json()["status"] == "queued", "no dispatcher in serve --no-worker"
+        worker = subprocess.Popen([herald_binary(), "worker"], cwd=server.env()["HERALD_HOME"], env=server.env(),
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        body = wait_for(lambda: (lambda m: m if m["status"] == "sent" else None)(
+            server.get(f"/v1/messages/{message_id}", headers=headers).json()), 30, message="sent by the worker")
+        assert body["provider"] == "outbox"
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+    finally:
+        if worker and worker.poll() is None:
+            worker.kill()
+        server.stop()
