@@ -84,6 +84,10 @@ struct Serve: AsyncParsableCommand {
         let resources = try ResourceLocator.locate(explicit: configuration.resourceDirectory)
         // Generated on first start in embedded mode; a missing one with DATABASE_URL stops here.
         let secret = try ServerSecret.load(configuration: configuration)
+        // Embedded mode: one server per data directory, checked before the database is touched.
+        let dataLock = configuration.databaseURL == nil
+            ? try DataDirectoryLock.acquire(dataDirectory: configuration.absoluteDataDirectory) : nil
+        defer { withExtendedLifetime(dataLock) {} }
 
         let database = try await DatabaseRuntime.open(configuration, logger: logger)
         let pool = PostgresPool(

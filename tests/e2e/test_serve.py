@@ -1,9 +1,10 @@
 """`herald serve` end to end: the promises of the quick start and the API key contract."""
 import signal
+import subprocess
 
 import requests
 
-from conftest import Herald
+from conftest import ROOT, Herald, herald_binary
 
 
 def login(server: Herald, email: str, password: str) -> tuple[requests.Session, str]:
@@ -106,3 +107,15 @@ def test_hostile_requests_never_500(herald):
         assert response.status_code == status, (method, path, response.status_code, response.text)
         assert response.json()["error"]["code"] == code, (method, path, response.text)
     assert herald.get("/healthz").status_code == 200
+
+
+def test_a_second_serve_on_the_same_data_directory_stops_without_harming_the_first(data_dir):
+    first = Herald(data_dir).start()
+    try:
+        second = Herald(data_dir)
+        result = subprocess.run([herald_binary(), "serve"], cwd=ROOT, env=second.env(), capture_output=True, text=True, timeout=60)
+        assert result.returncode != 0
+        assert "already running" in (result.stdout + result.stderr)
+        assert first.get("/readyz").status_code == 200, "the first server's database is untouched"
+    finally:
+        first.stop()
