@@ -67,6 +67,7 @@ test-e2e: test-deps
 # Benchmarks against baselines measured in the same run (not part of `make test`).
 bench: deps bench-deps
 	$(SWIFT) build -c release --product herald-bench
+	$(SWIFT) build -c release --product herald  # the dispatch benchmark runs `herald provider-sim`
 	$$($(SWIFT) build -c release --show-bin-path)/herald-bench
 
 clean:
