@@ -4,6 +4,7 @@ import Phone
 import Postgres
 import Providers
 import SMS
+import Synchronization
 
 /// Provider callbacks: delivery receipts and inbound messages, each checked with the
 /// provider's signature scheme (or the secret token in its callback URL) before anything
@@ -17,6 +18,9 @@ public struct WebhookService: Sendable {
     let replies: ReplyTexts
     let pool: PostgresPool
     let logger: Logger
+    /// Providers with their adapters for webhook checks, kept two seconds: receipts arrive at
+    /// the sending rate, and each would otherwise cost a query and a decryption.
+    let cache = WebhookProviderCache()
 
     public init(providers: ProviderStore, messages: MessageStore, consent: ConsentStore, settings: SettingsService,
                 events: EventService, replies: ReplyTexts, pool: PostgresPool, logger: Logger) {
@@ -35,12 +39,19 @@ public struct WebhookService: Sendable {
     /// Checks who sent the webhook. Throws `not_found` for an unknown provider and
     /// `invalid_signature` when the signature or token is missing or wrong.
     func authenticate(providerID: UUID, request: WebhookRequest, query: [(String, String)]) async throws -> (Provider, any ProviderAdapter) {
-        guard let provider = try await providers.provider(id: providerID), provider.type != .outbox else {
-            throw HeraldError(.notFound, "no provider with this id takes webhooks")
-        }
+        let provider: Provider
         let adapter: any ProviderAdapter
-        do { adapter = try ProviderAdapters.make(type: provider.type, config: provider.config) }
-        catch { throw HeraldError(.invalidSignature, "this provider's configuration cannot check webhooks") }
+        if let cached = cache.get(providerID) {
+            (provider, adapter) = cached
+        } else {
+            guard let loaded = try await providers.provider(id: providerID), loaded.type != .outbox else {
+                throw HeraldError(.notFound, "no provider with this id takes webhooks")
+            }
+            do { adapter = try ProviderAdapters.make(type: loaded.type, config: loaded.config) }
+            catch { throw HeraldError(.invalidSignature, "this provider's configuration cannot check webhooks") }
+            provider = loaded
+            cache.put(provider, adapter)
+        }
         switch adapter.webhookAuthentication {
         case .signature:
             guard adapter.verifySignature(request, now: Date()) else {
@@ -157,5 +168,26 @@ public struct ReplyTexts: Sendable {
 
     public func text(_ kind: String, brand: String) -> String? {
         texts[kind]?.replacingOccurrences(of: "{{brand}}", with: brand)
+    }
+}
+
+/// A short-lived cache of providers by id for webhook checks (changes show within `maximumAge`).
+final class WebhookProviderCache: Sendable {
+    private struct Entry { var provider: Provider; var adapter: any ProviderAdapter; var loadedAt: ContinuousClock.Instant }
+    private let entries = Mutex<[UUID: Entry]>([:])
+    let maximumAge: Duration = .seconds(2)
+
+    func get(_ id: UUID) -> (Provider, any ProviderAdapter)? {
+        entries.withLock { entries in
+            guard let entry = entries[id], ContinuousClock.now - entry.loadedAt < maximumAge else { return nil }
+            return (entry.provider, entry.adapter)
+        }
+    }
+
+    func put(_ provider: Provider, _ adapter: any ProviderAdapter) {
+        entries.withLock { entries in
+            if entries.count > 1000 { entries.removeAll() }
+            entries[provider.id] = Entry(provider: provider, adapter: adapter, loadedAt: .now)
+        }
     }
 }
