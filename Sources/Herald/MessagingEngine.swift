@@ -18,6 +18,7 @@ public struct MessagingEngine: Sendable {
     public let events: EventService
     public let callbacks: CallbackURLs
     public let http: HTTPClient
+    let providerClient: ProviderClient
     public let dispatcherConfiguration: DispatcherConfiguration
     let pool: PostgresPool
     let logger: Logger
@@ -45,8 +46,8 @@ public struct MessagingEngine: Sendable {
         events = EventService(pool: pool, settings: settings, secret: secret, logger: logger)
         consent = ConsentStore(pool: pool)
         let directory = ProviderDirectory(store: providerStore)
-        providers = ProviderService(store: providerStore, directory: directory,
-                                    client: ProviderClient(http: http, timeout: dispatcher.providerTimeout),
+        providerClient = ProviderClient(http: http, timeout: dispatcher.providerTimeout)
+        providers = ProviderService(store: providerStore, directory: directory, client: providerClient,
                                     callbacks: callbacks, logger: logger)
         templates = TemplateService(store: TemplateStore(pool: pool), logger: logger)
         messages = MessageService(store: messageStore, pool: pool, settings: settings, templates: templates, logger: logger)
@@ -59,7 +60,7 @@ public struct MessagingEngine: Sendable {
     public func workers() -> [any Service] {
         [
             Dispatcher(store: messageStore, providers: providerStore, directory: providers.directory,
-                       client: ProviderClient(http: http, timeout: dispatcherConfiguration.providerTimeout),
+                       client: providerClient,
                        callbacks: callbacks, events: events, configuration: dispatcherConfiguration,
                        logger: logger.with("component", "dispatcher")),
             EventDeliveryService(events: events, http: http, logger: logger.with("component", "events")),

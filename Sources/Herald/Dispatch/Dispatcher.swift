@@ -37,7 +37,7 @@ public final class Dispatcher: Service, Sendable {
         self.logger = logger
         let counter = SharedCounter()
         self.inFlightCounter = counter
-        self.recorder = OutcomeRecorder(store: store, events: events, logger: logger, onRecorded: { counter.recorded($0) })
+        self.recorder = OutcomeRecorder(store: store, events: events, onRecorded: { counter.recorded($0) })
     }
 
     /// Claimed messages whose outcome is not yet written: what the window bounds, and so

@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import Synchronization
 
 /// What became of one claimed message.
@@ -19,15 +18,13 @@ final class OutcomeRecorder: Sendable {
     private let pending = Mutex<[DispatchOutcome]>([])
     let store: MessageStore
     let events: EventService
-    let logger: Logger
 
     /// Told how many outcomes each successful write recorded.
     let onRecorded: @Sendable (Int) -> Void
 
-    init(store: MessageStore, events: EventService, logger: Logger, onRecorded: @escaping @Sendable (Int) -> Void) {
+    init(store: MessageStore, events: EventService, onRecorded: @escaping @Sendable (Int) -> Void) {
         self.store = store
         self.events = events
-        self.logger = logger
         self.onRecorded = onRecorded
     }
 

@@ -105,12 +105,7 @@ public struct MessageStore: Sendable {
                 LIMIT \(limit + 1)
                 """)
         }
-        let items = try rows.prefix(limit).map(Self.message)
-        var next: String?
-        if rows.count > limit, let last = rows.prefix(limit).last {
-            next = ListCursor(createdAtMicroseconds: try last.decode("cursor_us"), id: try last.decode("id")).encoded
-        }
-        return Page(items: items, nextCursor: next)
+        return try Page(rows: rows, limit: limit, decode: Self.message)
     }
 
     // MARK: Dispatch

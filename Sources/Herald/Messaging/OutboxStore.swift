@@ -26,14 +26,9 @@ public struct OutboxStore: Sendable {
             ORDER BY created_at DESC, id DESC
             LIMIT \(limit + 1)
             """)
-        let items = try rows.prefix(limit).map {
+        return try Page(rows: rows, limit: limit) {
             Entry(id: try $0.decode(0), messageID: try $0.decode(1), to: try $0.decode(2), body: try $0.decode(3),
                   channel: try $0.decode(4), createdAt: try $0.decode(5))
         }
-        var next: String?
-        if rows.count > limit, let last = rows.prefix(limit).last {
-            next = ListCursor(createdAtMicroseconds: try last.decode("cursor_us"), id: try last.decode("id")).encoded
-        }
-        return Page(items: items, nextCursor: next)
     }
 }

@@ -15,11 +15,19 @@ extension PostgresPool {
             ORDER BY cursor_us DESC, id DESC
             LIMIT \(limit + 1)
             """)
-        let items = try rows.prefix(limit).map(decode)
+        return try Page(rows: rows, limit: limit, decode: decode)
+    }
+}
+
+extension Page {
+    /// A page from `limit + 1` rows newest first (each with `cursor_us` and `id`): the extra row
+    /// only says that a next page exists.
+    init(rows: PostgresRows, limit: Int, decode: (PostgresRow) throws -> Item) throws {
+        let kept = rows.prefix(limit)
         var next: String?
-        if rows.count > limit, let last = rows.prefix(limit).last {
+        if rows.count > limit, let last = kept.last {
             next = ListCursor(createdAtMicroseconds: try last.decode("cursor_us"), id: try last.decode("id")).encoded
         }
-        return Page(items: items, nextCursor: next)
+        self.init(items: try kept.map(decode), nextCursor: next)
     }
 }

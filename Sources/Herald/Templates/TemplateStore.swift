@@ -51,23 +51,9 @@ public struct TemplateStore: Sendable {
 
     /// Newest first, `limit` per page.
     public func templates(limit: Int, after cursor: ListCursor?) async throws -> Page<Template> {
-        // One row more than `limit` tells whether another page exists. The cursor is compared in
-        // whole microseconds, PostgreSQL's precision, so no row is skipped or repeated.
-        let rows = try await pool.query(
-            """
-            SELECT * FROM (
-                SELECT \(Self.columns), (extract(epoch FROM created_at) * 1000000)::int8 AS cursor_us FROM templates
-            ) AS listed
-            WHERE \(cursor == nil) OR (cursor_us, id) < (\(cursor?.createdAtMicroseconds ?? 0), \(cursor?.id ?? UUID()))
-            ORDER BY cursor_us DESC, id DESC
-            LIMIT \(limit + 1)
-            """)
-        let items = try rows.prefix(limit).map(Self.template)
-        var next: String?
-        if rows.count > limit, let last = rows.prefix(limit).last {
-            next = ListCursor(createdAtMicroseconds: try last.decode("cursor_us"), id: try last.decode("id")).encoded
-        }
-        return Page(items: items, nextCursor: next)
+        try await pool.page(
+            of: "SELECT \(Self.columns), (extract(epoch FROM created_at) * 1000000)::int8 AS cursor_us FROM templates",
+            limit: limit, after: cursor, decode: Self.template)
     }
 
     /// Reads the template under a row lock, lets `change` compute its new state, and writes it,
