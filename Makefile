@@ -10,7 +10,7 @@ PYTHON ?= python3
 BENCH_PACKAGES := wrk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test-deps bench-deps build release run test test-swift test-e2e bench clean
+.PHONY: all deps test-deps bench-deps build release run check test test-swift test-e2e bench clean
 
 all: build
 
@@ -53,6 +53,10 @@ release: deps
 run: build
 	$$($(SWIFT) build --show-bin-path)/herald serve
 
+# The fast lane for day-to-day work: build, then the Swift suites (no e2e scale runs, no
+# browser). `make test` is the complete run CI executes.
+check: test-swift
+
 test: test-deps test-swift test-e2e
 
 test-swift: deps
@@ -62,7 +66,7 @@ test-swift: deps
 # The real binary, its embedded PostgreSQL and headless Chromium.
 test-e2e: test-deps
 	$(SWIFT) build --product herald
-	HERALD_BIN=$$($(SWIFT) build --show-bin-path)/herald SE_OFFLINE=true $(PYTHON) -m pytest -q tests/e2e
+	HERALD_BIN=$$($(SWIFT) build --show-bin-path)/herald SE_OFFLINE=true $(PYTHON) -m pytest -q -rfE tests/e2e
 
 # Benchmarks against baselines measured in the same run (not part of `make test`).
 bench: deps bench-deps

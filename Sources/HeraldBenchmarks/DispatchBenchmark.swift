@@ -69,9 +69,12 @@ extension Benchmarks {
         dispatcher.window = Int(ProcessInfo.processInfo.environment["BENCH_WINDOW"] ?? "") ?? dispatcher.window
         var heraldConfiguration = HeraldConfiguration(port: 0)
         heraldConfiguration.publicURL = "http://127.0.0.1:9"
-        let engine = MessagingEngine(configuration: heraldConfiguration, pool: pool, secret: ServerSecret("benchmark-secret-0123456789"),
-                                     resourceDirectory: resources, dispatcher: dispatcher, logger: logger)
-        _ = try await engine.providers.create(ProviderInput(
+        heraldConfiguration.databasePoolSize = 8
+        var options = HeraldCore.Options()
+        options.dispatcher = dispatcher
+        let core = HeraldCore(configuration: heraldConfiguration, database: database, secret: ServerSecret("benchmark-secret-0123456789"),
+                              resourceDirectory: resources, options: options, logger: logger)
+        _ = try await core.providers.create(ProviderInput(
             name: "sim", type: "twilio",
             config: ["account_sid": .string(sid), "auth_token": .string("bench-token"), "from": .string("+15005550006"),
                      "base_url": .string(simURL)]))
@@ -82,11 +85,11 @@ extension Benchmarks {
             FROM generate_series(1, \(messages)) AS i
             """)
         try await pool.query("ANALYZE messages")
-        let workers = engine.workers()
+        let dispatcherService = core.workers.dispatcher
         let start = ContinuousClock.now
         var elapsed = Duration.zero
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await workers[0].run() }
+            group.addTask { try await dispatcherService.run() }
             var lastReport = ContinuousClock.now
             var lastSent: Int64 = 0
             while true {
@@ -116,7 +119,7 @@ extension Benchmarks {
         let sentRows = try await pool.query("SELECT count(*)::int8 FROM messages WHERE status = 'sent'")
         guard try sentRows[0].decode(0, as: Int64.self) == messages else { throw BenchmarkError("not every message ended sent") }
         let herald = Double(messages) / elapsed.seconds
-        await engine.shutdown()
+        await core.close()
         await pool.close()
         try await cluster.stop()
         return Result(name: "dispatch \(format(Double(messages))) queued messages → provider-sim (Twilio), submitted and recorded",

@@ -3,84 +3,71 @@ import Herald
 import Hummingbird
 import Logging
 import NIOCore
-import Postgres
 import Prometheus
 import ServiceLifecycle
 
-/// Everything the HTTP layer needs, built once by the CLI (or a test) and handed in.
-public struct HeraldHTTPDependencies: Sendable {
-    public var configuration: HeraldConfiguration
-    public var pool: PostgresPool
-    public var identity: IdentityService
-    /// Messages, providers, webhooks, settings.
-    public var engine: MessagingEngine
-    /// The key apps verify outgoing events with (shown in `GET /v1/settings`).
-    public var eventsSigningSecret: String
-    /// The folder holding `web/` and `openapi.yaml`.
-    public var resourceDirectory: String
-    public var logger: Logger
-    /// Where `/metrics` reads from. The CLI passes the registry it bootstrapped swift-metrics
-    /// with, so the dispatcher's counters show too; tests get a private one.
+/// What the HTTP layer adds to the application: where `/metrics` reads from and who may
+/// read it.
+public struct HTTPOptions: Sendable {
+    /// The CLI passes the registry it bootstrapped swift-metrics with, so the dispatcher's
+    /// counters show too; tests get a private one.
     public var metricsRegistry = PrometheusCollectorRegistry()
-
-    public init(configuration: HeraldConfiguration, pool: PostgresPool, identity: IdentityService, engine: MessagingEngine,
-                eventsSigningSecret: String, resourceDirectory: String, logger: Logger) {
-        self.configuration = configuration
-        self.pool = pool
-        self.identity = identity
-        self.engine = engine
-        self.eventsSigningSecret = eventsSigningSecret
-        self.resourceDirectory = resourceDirectory
-        self.logger = logger
-    }
+    /// When set (`HERALD_METRICS_TOKEN`), `/metrics` demands `Authorization: Bearer <token>`.
+    public var metricsToken: String?
+    public init() {}
 }
 
-/// Assembles Herald's HTTP application: the one function the CLI and the tests call.
+/// Assembles Herald's HTTP application over `core`: the one function the CLI and the tests
+/// call. `services` run before the server (the CLI passes the core's lifecycle services and
+/// its workers); a graceful shutdown stops the server first, then them in reverse order.
 public func buildApplication(
-    _ dependencies: HeraldHTTPDependencies,
+    _ core: HeraldCore,
+    options: HTTPOptions = HTTPOptions(),
     services: [any Service] = [],
+    logger: Logger,
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
-    let router = try buildRouter(dependencies)
-    let configuration = dependencies.configuration
+    let router = try buildRouter(core, options: options, logger: logger)
+    let configuration = core.configuration
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Herald"),
         services: services,
         onServerRunning: onServerRunning,
-        logger: dependencies.logger
+        logger: logger
     )
 }
 
 /// The router with every route and middleware, for `buildApplication` and router-level tests.
-public func buildRouter(_ dependencies: HeraldHTTPDependencies) throws -> Router<HeraldRequestContext> {
+public func buildRouter(_ core: HeraldCore, options: HTTPOptions = HTTPOptions(), logger: Logger) throws -> Router<HeraldRequestContext> {
     let router = Router(context: HeraldRequestContext.self)
-    let registry = dependencies.metricsRegistry
-    let webDirectory = dependencies.resourceDirectory + "/web"
-    let openAPIPath = dependencies.resourceDirectory + "/openapi.yaml"
+    let webDirectory = core.resourceDirectory + "/web"
+    let openAPIPath = core.resourceDirectory + "/openapi.yaml"
     guard let openAPI = FileManager.default.contents(atPath: openAPIPath) else {
         throw ConfigurationError("openapi.yaml not found at \(openAPIPath)")
     }
+    let publicURL = core.callbacks.publicURL
+    let https = publicURL.lowercased().hasPrefix("https://")
 
     // Hummingbird wraps each route in the middleware added before it, so middleware first.
+    // Security headers sit outside the error mapping, so error responses carry them too.
     let routes = RouteTable()
-    router.middlewares.add(ObservabilityMiddleware(metrics: HTTPMetrics(registry: registry)))
+    router.middlewares.add(ObservabilityMiddleware(metrics: HTTPMetrics(registry: options.metricsRegistry)))
+    router.middlewares.add(SecurityHeadersMiddleware(strictTransportSecurity: https))
     router.middlewares.add(ErrorMiddleware(routes: routes))
-    router.middlewares.add(SecurityHeadersMiddleware())
-    router.middlewares.add(StaticFilesMiddleware(directory: webDirectory, logger: dependencies.logger))
-    router.middlewares.add(AuthenticationMiddleware(identity: dependencies.identity))
+    router.middlewares.add(StaticFilesMiddleware(directory: webDirectory, logger: logger))
+    router.middlewares.add(AuthenticationMiddleware(identity: core.identity))
 
     let registrar = RouteRegistrar(router: router, table: routes)
-    HealthRoutes(pool: dependencies.pool, registry: registry, openAPIDocument: ByteBuffer(bytes: openAPI))
+    HealthRoutes(health: core.health, registry: options.metricsRegistry, metricsToken: options.metricsToken,
+                 openAPIDocument: ByteBuffer(bytes: openAPI))
         .register(on: registrar)
-    IdentityRoutes(identity: dependencies.identity, secureCookies: dependencies.configuration.resolvedPublicURL.hasPrefix("https://"))
-        .register(on: registrar)
-    let engine = dependencies.engine
-    MessageRoutes(messages: engine.messages).register(on: registrar)
-    ProviderRoutes(providers: engine.providers, callbacks: engine.callbacks).register(on: registrar)
-    WebhookRoutes(webhooks: engine.webhooks, publicURL: engine.callbacks.publicURL).register(on: registrar)
-    OutboxRoutes(pool: dependencies.pool).register(on: registrar)
-    SettingsRoutes(settings: engine.settings, eventsSigningSecret: dependencies.eventsSigningSecret).register(on: registrar)
-    TemplateRoutes(templates: engine.templates).register(on: registrar)
+    IdentityRoutes(identity: core.identity, secureCookies: https).register(on: registrar)
+    MessageRoutes(messages: core.messages).register(on: registrar)
+    OutboxRoutes(messages: core.messages).register(on: registrar)
+    ProviderRoutes(providers: core.providers, callbacks: core.callbacks).register(on: registrar)
+    WebhookRoutes(webhooks: core.webhooks, publicURL: publicURL).register(on: registrar)
+    SettingsRoutes(settings: core.settings, eventsSigningSecret: core.eventsSigningSecret).register(on: registrar)
+    TemplateRoutes(templates: core.templates).register(on: registrar)
     return router
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SMS
 
 /// The provider kinds Herald speaks to. The raw value is the `type` in the API.
 public enum ProviderType: String, Sendable, CaseIterable, Codable {
@@ -16,7 +17,7 @@ public enum WebhookAuthentication: Sendable, Equatable {
 
 /// One message as an adapter submits it. Rendered, routed and measured already.
 public struct OutgoingMessage: Sendable, Equatable {
-    public enum Channel: String, Sendable, Codable { case sms, voice }
+    public typealias Channel = MessageChannel
 
     /// Herald's message id (some providers take a client reference).
     public var id: UUID

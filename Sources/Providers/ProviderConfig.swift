@@ -1,14 +1,6 @@
 import Foundation
 import SMS
 
-/// A JSON value: provider `config` objects, settings documents, template variables. One type
-/// for all of them, from the SMS module.
-public typealias JSONValue = TemplateValue
-
-extension TemplateValue {
-    public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
-    public var objectValue: [String: TemplateValue]? { if case .object(let o) = self { o } else { nil } }
-}
 
 /// A provider's `config` with its documented keys, checked against the type's spec.
 public struct ProviderConfig: Sendable, Equatable {

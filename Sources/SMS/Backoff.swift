@@ -17,8 +17,8 @@ public struct Backoff: Sendable, Equatable {
     /// The ceiling `d` for the delay after `failures` failed attempts (≥ 1).
     public func ceiling(afterFailures failures: Int) -> Duration {
         let exponent = min(max(failures, 1) - 1, 40)
-        let baseMilliseconds = Double(base.components.seconds) * 1000 + Double(base.components.attoseconds) / 1e15
-        let capMilliseconds = Double(cap.components.seconds) * 1000 + Double(cap.components.attoseconds) / 1e15
+        let baseMilliseconds = base.fractionalMilliseconds
+        let capMilliseconds = cap.fractionalMilliseconds
         let milliseconds = min(capMilliseconds, baseMilliseconds * Double(1 << exponent))
         return .milliseconds(Int64(milliseconds.rounded(.up)))
     }

@@ -92,9 +92,9 @@ public struct MessageTemplate: Sendable {
     /// value it would print, so nothing missing ever becomes an empty hole; that walk also stops
     /// templates whose lists would multiply into more than `maximumLength` characters.
     public func render(
-        _ variables: [String: TemplateValue], maximumLength: Int = MessageTemplate.defaultMaximumLength
+        _ variables: [String: JSONValue], maximumLength: Int = MessageTemplate.defaultMaximumLength
     ) throws(TemplateError) -> String {
-        let root = TemplateValue.object(variables)
+        let root = JSONValue.object(variables)
         var walk = Walk(limit: maximumLength)
         try walk.check(nodes, stack: [root], enclosing: nil)
         let text = mustache.render(Self.mustacheValue(root))
@@ -114,7 +114,7 @@ public struct MessageTemplate: Sendable {
 
     /// Objects become dictionaries (null members dropped, so a lookup goes on up the context
     /// stack as the walk assumes), lists arrays, booleans stay booleans for section truthiness.
-    static func mustacheValue(_ value: TemplateValue) -> Any {
+    static func mustacheValue(_ value: JSONValue) -> Any {
         switch value {
         case .object(let members):
             var dictionary: [String: Any] = [:]
@@ -358,7 +358,7 @@ extension MessageTemplate {
 
         init(limit: Int) { self.limit = limit }
 
-        mutating func check(_ nodes: [Node], stack: [TemplateValue], enclosing: String?) throws(TemplateError) {
+        mutating func check(_ nodes: [Node], stack: [JSONValue], enclosing: String?) throws(TemplateError) {
             for node in nodes {
                 steps += 1
                 guard steps <= 100_000 + limit * 10, estimate <= limit * 4 + 1_000 else { throw .tooLong(limit: limit) }
@@ -403,7 +403,7 @@ extension MessageTemplate {
 
         /// swift-mustache's lookup: `.` is the current context; `.a.b` looks only in it; `a.b`
         /// finds `a` in the innermost context that has it, then descends without climbing.
-        static func lookup(_ name: String, in stack: [TemplateValue]) -> TemplateValue? {
+        static func lookup(_ name: String, in stack: [JSONValue]) -> JSONValue? {
             guard let top = stack.last else { return nil }
             if name == "." { return top }
             let segments = name.split(separator: ".").map(String.init)
@@ -415,7 +415,7 @@ extension MessageTemplate {
             return nil
         }
 
-        static func descend(_ value: TemplateValue, _ segments: ArraySlice<String>) -> TemplateValue? {
+        static func descend(_ value: JSONValue, _ segments: ArraySlice<String>) -> JSONValue? {
             var current = value
             for segment in segments {
                 guard let next = child(of: current, segment) else { return nil }
@@ -425,7 +425,7 @@ extension MessageTemplate {
         }
 
         /// Only objects have members; a null member counts as absent.
-        static func child(of value: TemplateValue, _ key: String) -> TemplateValue? {
+        static func child(of value: JSONValue, _ key: String) -> JSONValue? {
             guard case .object(let members) = value, let member = members[key], member != .null else { return nil }
             return member
         }

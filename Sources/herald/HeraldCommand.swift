@@ -6,7 +6,6 @@ import Hummingbird
 import Logging
 import Metrics
 import Prometheus
-import Postgres
 import ServiceLifecycle
 
 @main
@@ -18,7 +17,7 @@ struct HeraldCommand: AsyncParsableCommand {
     )
 }
 
-/// Shared start-up: configuration from the environment, logging, the database.
+/// Shared start-up: configuration from the environment, logging, the application.
 struct CommandEnvironment {
     var configuration: HeraldConfiguration
     let logger: Logger
@@ -36,26 +35,16 @@ struct CommandEnvironment {
         logger = Logger(label: "herald")
     }
 
-    /// Opens the database (starting the embedded one if needed) and runs `body` with a pool.
-    /// Commands other than `serve` stop an embedded server they had to start.
-    func withDatabase<T: Sendable>(
-        migrate: Bool = true, _ body: (DatabaseRuntime, PostgresPool) async throws -> T
-    ) async throws -> T {
-        let database = try await DatabaseRuntime.open(configuration, logger: logger)
-        let pool = PostgresPool(
-            configuration: database.configuration, maxConnections: configuration.databasePoolSize, logger: logger)
+    /// Builds Herald on the configured database (starting the embedded one if needed), runs
+    /// `body`, then closes it: one-shot commands stop an embedded server only if they started it.
+    func withHerald<T: Sendable>(migrate: Bool = true, _ body: (HeraldCore) async throws -> T) async throws -> T {
+        let core = try await HeraldCore.open(configuration: configuration, migrate: migrate, logger: logger)
         do {
-            if migrate {
-                let resources = try ResourceLocator.locate(explicit: configuration.resourceDirectory)
-                try await Migrator(directory: resources + "/migrations", logger: logger).migrate(pool)
-            }
-            let result = try await body(database, pool)
-            await pool.close()
-            await database.close()
+            let result = try await body(core)
+            await core.close()
             return result
         } catch {
-            await pool.close()
-            await database.close()
+            await core.close()
             throw error
         }
     }
@@ -81,30 +70,24 @@ struct Serve: AsyncParsableCommand {
         let configuration = environment.configuration
         let logger = environment.logger
         guard (0...65535).contains(configuration.port) else { throw ValidationError("--port must be 0–65535") }
-        let resources = try ResourceLocator.locate(explicit: configuration.resourceDirectory)
-        // Generated on first start in embedded mode; a missing one with DATABASE_URL stops here.
-        let secret = try ServerSecret.load(configuration: configuration)
         // Embedded mode: one server per data directory, checked before the database is touched.
         let dataLock = configuration.databaseURL == nil
             ? try DataDirectoryLock.acquire(dataDirectory: configuration.absoluteDataDirectory) : nil
         defer { withExtendedLifetime(dataLock) {} }
 
-        let database = try await DatabaseRuntime.open(configuration, logger: logger)
-        let pool = PostgresPool(
-            configuration: database.configuration, maxConnections: configuration.databasePoolSize, logger: logger)
+        var options = HeraldCore.Options()
+        options.dispatcher = try DispatcherConfiguration.fromEnvironment()
+        let core = try await HeraldCore.open(configuration: configuration, options: options, ownsEmbeddedDatabase: true, logger: logger)
+        let app: any ApplicationProtocol
         do {
-            try await Migrator(directory: resources + "/migrations", logger: logger).migrate(pool)
-            let identity = IdentityService(store: IdentityStore(pool: pool), logger: logger)
-            let firstLogin = try await FirstLogin.ensure(identity: identity, dataDirectory: configuration.absoluteDataDirectory)
-            let engine = MessagingEngine(
-                configuration: configuration, pool: pool, secret: secret, resourceDirectory: resources,
-                dispatcher: try DispatcherConfiguration.fromEnvironment(), logger: logger)
-            let dependencies = HeraldHTTPDependencies(
-                configuration: configuration, pool: pool, identity: identity, engine: engine,
-                eventsSigningSecret: SettingsService.eventsSigningSecret(secret), resourceDirectory: resources, logger: logger)
-            let app = try buildApplication(
-                withMetrics(dependencies),
-                services: [HousekeepingService(identity: identity, logger: logger)] + (noWorker ? [] : engine.workers()),
+            let firstLogin = try await FirstLogin.ensure(identity: core.identity, dataDirectory: configuration.absoluteDataDirectory)
+            var http = HTTPOptions()
+            http.metricsRegistry = bootstrapMetrics()
+            http.metricsToken = configuration.metricsToken
+            app = try buildApplication(
+                core, options: http,
+                services: core.lifecycle + (noWorker ? [core.workers.housekeeping] : core.workers.all),
+                logger: logger,
                 onServerRunning: { channel in
                     var url = configuration.resolvedPublicURL
                     if configuration.port == 0, let port = channel.localAddress?.port {
@@ -114,34 +97,31 @@ struct Serve: AsyncParsableCommand {
                     if let firstLogin {
                         say("First login: \(firstLogin.email) / \(firstLogin.password)")
                     }
-                    if let embedded = database.embedded {
-                        say("Database: embedded PostgreSQL in \(embedded.clusterDirectory)")
+                    if let embedded = core.embeddedDirectory {
+                        say("Database: embedded PostgreSQL in \(embedded)")
                     }
                 })
-            do {
-                try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
-            } catch {
-                await engine.shutdown()
-                throw error
-            }
-            await engine.shutdown()
         } catch {
-            await pool.close()
-            await database.close(force: true)
+            await core.close()
             throw error
         }
-        await pool.close()
-        await database.close(force: true)
+        // The lifecycle services close the HTTP client, the pool and the embedded database on
+        // the way out; close() covers a run that failed before they started (and is then a no-op).
+        do {
+            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        } catch {
+            await core.close()
+            throw error
+        }
+        await core.close()
     }
 }
 
 /// Routes swift-metrics (the dispatcher's counters) into the registry `/metrics` serves.
-func withMetrics(_ dependencies: HeraldHTTPDependencies) -> HeraldHTTPDependencies {
-    var dependencies = dependencies
+func bootstrapMetrics() -> PrometheusCollectorRegistry {
     let registry = PrometheusCollectorRegistry()
     MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-    dependencies.metricsRegistry = registry
-    return dependencies
+    return registry
 }
 
 struct Worker: AsyncParsableCommand {
@@ -150,27 +130,20 @@ struct Worker: AsyncParsableCommand {
 
     func run() async throws {
         let environment = try CommandEnvironment()
-        let configuration = environment.configuration
-        let logger = environment.logger
-        let resources = try ResourceLocator.locate(explicit: configuration.resourceDirectory)
-        let secret = try ServerSecret.load(configuration: configuration)
-        let dispatcher = try DispatcherConfiguration.fromEnvironment()
-        try await environment.withDatabase { _, pool in
-            let engine = MessagingEngine(
-                configuration: configuration, pool: pool, secret: secret, resourceDirectory: resources,
-                dispatcher: dispatcher, logger: logger)
-            let group = ServiceGroup(configuration: .init(
-                services: engine.workers().map { .init(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            say("Herald worker is running (dispatcher window \(dispatcher.window)).")
-            do {
-                try await group.run()
-            } catch {
-                await engine.shutdown()
-                throw error
-            }
-            await engine.shutdown()
+        var options = HeraldCore.Options()
+        options.dispatcher = try DispatcherConfiguration.fromEnvironment()
+        let core = try await HeraldCore.open(configuration: environment.configuration, options: options, logger: environment.logger)
+        let group = ServiceGroup(configuration: .init(
+            services: (core.lifecycle + core.workers.all).map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: environment.logger))
+        say("Herald worker is running (dispatcher window \(options.dispatcher.window)).")
+        do {
+            try await group.run()
+        } catch {
+            await core.close()
+            throw error
         }
+        await core.close()
     }
 }
 
@@ -179,9 +152,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let environment = try CommandEnvironment()
-        let resources = try ResourceLocator.locate(explicit: environment.configuration.resourceDirectory)
-        let migrator = try Migrator(directory: resources + "/migrations", logger: environment.logger)
-        let applied = try await environment.withDatabase(migrate: false) { _, pool in try await migrator.migrate(pool) }
+        let applied = try await environment.withHerald(migrate: false) { core in try await core.migrate(logger: environment.logger) }
         say(applied.isEmpty ? "Database is up to date." : "Applied migrations: \(applied.map(String.init).joined(separator: ", ")).")
     }
 }
@@ -206,9 +177,8 @@ struct Users: AsyncParsableCommand {
                 password = line
             }
             let chosen = password
-            let user = try await environment.withDatabase { _, pool in
-                try await IdentityService(store: IdentityStore(pool: pool), logger: environment.logger)
-                    .createUser(email: email, role: role, password: chosen)
+            let user = try await environment.withHerald { core in
+                try await core.identity.createUser(email: email, role: role, password: chosen)
             }
             say("Created \(user.role.rawValue) \(user.email) (\(user.id.uuidString.lowercased())).")
             if !passwordStdin { say("Password: \(password)") }
@@ -229,9 +199,8 @@ struct APIKeys: AsyncParsableCommand {
 
         func run() async throws {
             let environment = try CommandEnvironment()
-            let created = try await environment.withDatabase { _, pool in
-                try await IdentityService(store: IdentityStore(pool: pool), logger: environment.logger)
-                    .createAPIKey(name: name, scopes: scopes, createdBy: nil)
+            let created = try await environment.withHerald { core in
+                try await core.identity.createAPIKey(name: name, scopes: scopes, createdBy: nil)
             }
             say("Created API key \(created.key.name) (\(created.key.id.uuidString.lowercased())) with scopes \(created.key.scopes.map(\.rawValue).joined(separator: ", ")).")
             say(created.secret)

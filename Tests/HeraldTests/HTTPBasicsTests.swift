@@ -27,18 +27,13 @@ struct HTTPBasicsTests {
 
     @Test("readyz answers 503 with a reason when the database is unreachable")
     func readyzDown() async throws {
-        let pool = PostgresPool(
-            configuration: PostgresConfiguration(conninfo: "host=/nonexistent-socket-dir dbname=x", connectTimeout: .seconds(1)),
-            maxConnections: 1, acquireTimeout: .seconds(1), logger: testLogger)
-        let identity = IdentityService(store: IdentityStore(pool: pool), hasher: PasswordHasher(cost: 4), logger: testLogger)
-        let secret = ServerSecret("test-secret-of-sufficient-length")
-        let engine = MessagingEngine(configuration: HeraldConfiguration(port: 0), pool: pool, secret: secret,
-                                     resourceDirectory: repositoryRoot, logger: testLogger)
-        defer { Task { await engine.shutdown() } }
-        let app = try buildApplication(
-            HeraldHTTPDependencies(
-                configuration: HeraldConfiguration(port: 0), pool: pool, identity: identity, engine: engine,
-                eventsSigningSecret: "test", resourceDirectory: repositoryRoot, logger: testLogger))
+        var options = HeraldCore.Options()
+        options.passwordCost = 4
+        let core = HeraldCore(
+            configuration: HeraldConfiguration(port: 0, databasePoolSize: 1),
+            database: PostgresConfiguration(conninfo: "host=/nonexistent-socket-dir dbname=x", connectTimeout: .seconds(1)),
+            secret: ServerSecret(testSecret), resourceDirectory: repositoryRoot, options: options, logger: testLogger)
+        let app = try buildApplication(core, logger: testLogger)
         try await app.test(.router) { client in
             try await client.execute(uri: "/readyz", method: .get) { response in
                 #expect(response.status == .serviceUnavailable)
@@ -56,7 +51,7 @@ struct HTTPBasicsTests {
                 #expect(response.errorCode == "database_unavailable")
             }
         }
-        await pool.close()
+        await core.close()
     }
 
     @Test("metrics count requests by route and status, and show pool usage")

@@ -7,17 +7,53 @@ import HTTPTypes
 import NIOCore
 import Testing
 
-/// Runs the dispatcher of `herald` until `condition` holds (or 20 s pass), then stops it.
-func dispatchUntil(_ herald: TestHerald, _ condition: @Sendable () async throws -> Bool) async throws {
-    let workers = herald.engine.workers()
-    try await withThrowingTaskGroup(of: Void.self) { group in
+/// Runs the workers of `herald` until `condition` holds, then stops them. Fails the test
+/// (records an issue and throws) when the condition does not hold within `timeout`: a wait
+/// never runs out quietly.
+func dispatchUntil(
+    _ herald: TestHerald, timeout: Duration = .seconds(20), sourceLocation: SourceLocation = #_sourceLocation,
+    _ condition: @Sendable () async throws -> Bool
+) async throws {
+    let met = try await runWorkers(herald, upTo: timeout, until: condition)
+    guard met else {
+        Issue.record("the condition did not hold within \(timeout)", sourceLocation: sourceLocation)
+        throw WaitTimedOut(timeout: timeout)
+    }
+}
+
+/// Runs the workers of `herald` for `duration` of real time: for checks that nothing
+/// happens meanwhile (the clock has not reached a due time, a lease is still live).
+func runWorkers(_ herald: TestHerald, for duration: Duration) async throws {
+    _ = try await runWorkers(herald, upTo: duration, until: { false })
+}
+
+private func runWorkers(
+    _ herald: TestHerald, upTo timeout: Duration, until condition: @Sendable () async throws -> Bool
+) async throws -> Bool {
+    let workers = herald.core.workers.all
+    return try await withThrowingTaskGroup(of: Void.self) { group in
         for worker in workers { group.addTask { try await worker.run() } }
-        let deadline = ContinuousClock.now + .seconds(20)
+        defer { group.cancelAll() }
+        let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if try await condition() { break }
+            if try await condition() { return true }
             try await Task.sleep(for: .milliseconds(20))
         }
-        group.cancelAll()
+        return try await condition()
+    }
+}
+
+/// A wait for a condition ran out.
+struct WaitTimedOut: Error, CustomStringConvertible {
+    let timeout: Duration
+    var description: String { "the condition did not hold within \(timeout)" }
+}
+
+extension TestHerald {
+    /// The message as stored, or nil when there is none.
+    func message(_ id: UUID) async throws -> Message? {
+        do { return try await core.messages.message(id: id) }
+        catch let error as HeraldError where error.code == .notFound { return nil }
     }
 }
 
@@ -43,7 +79,7 @@ func jsonBody(_ object: [String: Any]) -> ByteBuffer {
                 }
             }
             try await dispatchUntil(herald) {
-                try await herald.engine.messageStore.message(id: UUID(uuidString: id)!)?.status == .sent
+                try await herald.message(UUID(uuidString: id)!)?.status == .sent
             }
             try await herald.test { client in
                 try await client.execute(uri: "/v1/messages/\(id)", method: .get, headers: auth) { response in
@@ -145,7 +181,7 @@ func jsonBody(_ object: [String: Any]) -> ByteBuffer {
             let auth = try await herald.bearer(["messages"])
             var ids: [UUID] = []
             for (to, body) in [("+14155550100", "one"), ("+14155550101", "other"), ("+14155550100", "two"), ("+14155550100", "three")] {
-                ids.append(try await herald.engine.messages.send(SendMessageRequest(to: to, body: body), apiKeyID: nil).id)
+                ids.append(try await herald.core.messages.send(SendMessageRequest(to: to, body: body), apiKeyID: nil).id)
             }
             try await herald.pool.query("UPDATE messages SET status = 'delivered' WHERE id = \(ids[0])")
             try await herald.pool.query("UPDATE messages SET status = 'sending', lease_until = now() + interval '1 minute' WHERE id = \(ids[2])")
@@ -197,7 +233,7 @@ func jsonBody(_ object: [String: Any]) -> ByteBuffer {
     func optedOut() async throws {
         try await TestHerald.with { herald in
             let auth = try await herald.bearer(["messages"])
-            try await herald.engine.consent.record(.init(phone: "+14155550100", subscribe: false, source: "api", text: "test"))
+            try await herald.core.consent.record(.init(phone: "+14155550100", subscribe: false, source: "api", text: "test"))
             try await herald.test { client in
                 try await client.execute(uri: "/v1/messages", method: .post, headers: auth.json,
                                          body: jsonBody(["to": "+14155550100", "body": "Sale!", "kind": "marketing"])) { response in

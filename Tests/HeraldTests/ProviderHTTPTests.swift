@@ -48,7 +48,7 @@ import Testing
             let row = try await herald.pool.query("SELECT config::text, encode(secrets, 'escape') FROM providers")
             #expect(try !row[0].decode(0, as: String.self).contains("super-secret-token"))
             #expect(try !(row[0].decode(1, as: String?.self) ?? "").contains("super-secret-token"))
-            let stored = try await herald.engine.providers.provider(id: UUID(uuidString: id)!)
+            let stored = try await herald.core.providers.provider(id: UUID(uuidString: id)!)
             #expect(stored.config["auth_token"] == "super-secret-token")
             try await herald.test { client in
                 try await client.execute(uri: "/v1/providers/\(id)", method: .delete, headers: admin) { response in

@@ -412,7 +412,7 @@ struct TemplateHTTPTests {
             let template = try await herald.templates.create(TemplateInput(
                 name: "parcel", kind: "marketing", body: "Your parcel {{id}} arrives {{day}}.",
                 translations: ["de": "Ihr Paket {{id}} kommt am {{day}}.", "zh-Hant": "包裹 {{id}}"]))
-            let values: [String: TemplateValue] = ["id": "A-17", "day": "Monday"]
+            let values: [String: JSONValue] = ["id": "A-17", "day": "Monday"]
 
             let german = try await herald.templates.render(name: "parcel", variables: values, locale: "de-AT")
             #expect(german.text == "Ihr Paket A-17 kommt am Monday.")

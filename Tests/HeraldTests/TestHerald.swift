@@ -1,5 +1,5 @@
 import Foundation
-import Herald
+@testable import Herald
 import HeraldHTTP
 import Hummingbird
 import HummingbirdTesting
@@ -18,18 +18,20 @@ let testLogger: Logger = {
     return logger
 }()
 
-/// One test's Herald: its own database cloned from the migrated template, a pool, the
-/// services and the HTTP dependencies.
+/// One test's Herald: its own database cloned from the migrated template, built by the
+/// same composition root as `herald serve`.
 struct TestHerald {
     static let template = "herald_migrated"
 
     let cluster: TestCluster
     let database: PostgresConfiguration
-    let pool: PostgresPool
-    let identity: IdentityService
-    let dependencies: HeraldHTTPDependencies
-    var engine: MessagingEngine { dependencies.engine }
-    var templates: TemplateService { dependencies.engine.templates }
+    /// The application's own pool (through `@testable`), for tests that arrange rows directly.
+    var pool: PostgresPool { core.database.pool }
+    let core: HeraldCore
+    /// The clock every deadline of this Herald reads; tests move it instead of sleeping.
+    let clock: AdjustableClock
+    var identity: IdentityService { core.identity }
+    var templates: TemplateService { core.templates }
 
     /// Runs `body` with a fresh Herald and drops its database afterwards.
     static func with<T>(
@@ -41,45 +43,48 @@ struct TestHerald {
             try await Migrator(directory: repositoryRoot + "/migrations", logger: testLogger).migrate(connection)
         }
         let database = try await cluster.createDatabase(template: template)
-        let pool = PostgresPool(configuration: database, maxConnections: 4, logger: testLogger)
-        let identity = IdentityService(
-            store: IdentityStore(pool: pool), hasher: PasswordHasher(cost: 4), limits: limits, logger: testLogger)
-        var configuration = HeraldConfiguration(port: 0)
+        var configuration = HeraldConfiguration(port: 0, databasePoolSize: 4)
         configuration.publicURL = publicURL
-        let secret = ServerSecret("test-secret-of-sufficient-length")
-        let engine = MessagingEngine(configuration: configuration, pool: pool, secret: secret, resourceDirectory: repositoryRoot,
-                                     dispatcher: dispatcher, logger: testLogger)
-        let herald = TestHerald(
-            cluster: cluster, database: database, pool: pool, identity: identity,
-            dependencies: HeraldHTTPDependencies(
-                configuration: configuration, pool: pool, identity: identity, engine: engine,
-                eventsSigningSecret: SettingsService.eventsSigningSecret(secret), resourceDirectory: repositoryRoot, logger: testLogger))
+        let clock = AdjustableClock()
+        var options = HeraldCore.Options()
+        options.identityLimits = limits
+        options.passwordCost = 4
+        options.dispatcher = dispatcher
+        options.clock = clock
+        options.eventPoll = .milliseconds(20)
+        let core = HeraldCore(configuration: configuration, database: database, secret: ServerSecret(testSecret),
+                              resourceDirectory: repositoryRoot, options: options, logger: testLogger)
+        let herald = TestHerald(cluster: cluster, database: database, core: core, clock: clock)
         do {
             let result = try await body(herald)
-            await engine.shutdown()
-            await pool.close()
-            await cluster.dropDatabase(database)
+            await herald.close()
             return result
         } catch {
-            await engine.shutdown()
-            await pool.close()
-            await cluster.dropDatabase(database)
+            await herald.close()
             throw error
         }
     }
 
+    private func close() async {
+        await core.close()
+        await cluster.dropDatabase(database)
+    }
+
     /// Runs `body` against the application's router (no sockets).
     func test<T: Sendable>(_ body: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
-        let app = try buildApplication(dependencies)
+        let app = try buildApplication(core, logger: testLogger)
         return try await app.test(.router, body)
     }
 
-    /// A new API key with `scopes`, as a bearer header.
+    /// A new API key with `scopes`, as a bearer header (with the JSON content type the
+    /// API demands of bodies).
     func bearer(_ scopes: [String] = ["admin"]) async throws -> HTTPFields {
         let key = try await identity.createAPIKey(name: "test", scopes: scopes, createdBy: nil)
-        return [.authorization: "Bearer \(key.secret)"]
+        return [.authorization: "Bearer \(key.secret)", .contentType: "application/json"]
     }
 }
+
+let testSecret = "test-secret-of-sufficient-length"
 
 extension TestResponse {
     /// The body as a JSON object.

@@ -90,7 +90,7 @@ func inboundFormats() -> [SignedInbound] {
         try await TestHerald.with(publicURL: publicURL) { herald in
             let auth = try await herald.bearer(["messages"])
             for (index, format) in inboundFormats().enumerated() {
-                let provider = try await herald.engine.providers.create(
+                let provider = try await herald.core.providers.create(
                     ProviderInput(name: "in-\(format.type.rawValue)", type: format.type.rawValue, config: format.config))
                 let sender = "+1415555\(String(format: "%04d", 200 + index))"
                 let type = format.type
@@ -103,13 +103,13 @@ func inboundFormats() -> [SignedInbound] {
                         #expect(response.status == .forbidden, "\(type)")
                         #expect(response.errorCode == "invalid_signature", "\(type)")
                     }
-                    #expect(try await herald.engine.consent.isSubscribed(phone: sender) == nil, "\(type)")
+                    #expect(try await herald.core.consent.isSubscribed(phone: sender) == nil, "\(type)")
 
                     try await client.execute(uri: path, method: .post, headers: headers, body: ByteBuffer(bytes: body)) { response in
                         #expect(response.status == .ok, "\(type): \(String(buffer: response.body))")
                     }
-                    #expect(try await herald.engine.consent.isSubscribed(phone: sender) == false, "\(type)")
-                    let ledger = try await herald.engine.consent.ledger(phone: sender)
+                    #expect(try await herald.core.consent.isSubscribed(phone: sender) == false, "\(type)")
+                    let ledger = try await herald.core.consent.ledger(phone: sender)
                     #expect(ledger.count == 1 && ledger[0].action == "unsubscribe" && ledger[0].source == "inbound_keyword"
                             && ledger[0].text == "Stop" && ledger[0].messageID != nil, "\(type)")
 
@@ -127,8 +127,8 @@ func inboundFormats() -> [SignedInbound] {
                     try await client.execute(uri: startPath, method: .post, headers: startHeaders, body: ByteBuffer(bytes: startBody)) { response in
                         #expect(response.status == .ok, "\(type)")
                     }
-                    #expect(try await herald.engine.consent.isSubscribed(phone: sender) == true, "\(type)")
-                    #expect(try await herald.engine.consent.ledger(phone: sender).map(\.action) == ["unsubscribe", "subscribe"])
+                    #expect(try await herald.core.consent.isSubscribed(phone: sender) == true, "\(type)")
+                    #expect(try await herald.core.consent.ledger(phone: sender).map(\.action) == ["unsubscribe", "subscribe"])
                 }
             }
             // Each STOP and START queued a reply from the number texted, through the same provider.
@@ -142,7 +142,7 @@ func inboundFormats() -> [SignedInbound] {
     func helpAndPlainText() async throws {
         try await TestHerald.with(publicURL: publicURL) { herald in
             let format = inboundFormats()[0]
-            let provider = try await herald.engine.providers.create(ProviderInput(name: "tw", type: "twilio", config: format.config))
+            let provider = try await herald.core.providers.create(ProviderInput(name: "tw", type: "twilio", config: format.config))
             let requests = ["help", "please stop texting me"].map { format.build(provider, "+14155550300", $0, true) }
             try await herald.test { client in
                 for (path, headers, body) in requests {
@@ -156,7 +156,7 @@ func inboundFormats() -> [SignedInbound] {
             #expect(replies.count == 1)
             #expect(try replies[0].decode(0, as: String.self).contains("reply STOP to opt out"))
             #expect(try replies[0].decode(1, as: String?.self) == "+15005550006")
-            #expect(try await herald.engine.consent.isSubscribed(phone: "+14155550300") == nil)
+            #expect(try await herald.core.consent.isSubscribed(phone: "+14155550300") == nil)
             let stored = try await herald.pool.query("SELECT count(*)::int FROM inbound_messages")
             #expect(try stored[0].decode(0, as: Int.self) == 2)
         }
@@ -165,7 +165,7 @@ func inboundFormats() -> [SignedInbound] {
     @Test("malformed webhook bodies get invalid_webhook; unknown providers 404")
     func malformed() async throws {
         try await TestHerald.with(publicURL: publicURL) { herald in
-            let http = try await herald.engine.providers.create(ProviderInput(name: "h", type: "http", config: ["url": .string("https://x.example/send")]))
+            let http = try await herald.core.providers.create(ProviderInput(name: "h", type: "http", config: ["url": .string("https://x.example/send")]))
             try await herald.test { client in
                 let path = "/webhooks/\(http.id.uuidString.lowercased())/status?token=\(http.webhookToken)"
                 for body in ["{", "{\"status\": 5}", "{\"provider_message_id\": \"x\", \"status\": \"teleported\"}", String(repeating: "x", count: 300_000)] {

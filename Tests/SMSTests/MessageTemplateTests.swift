@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Message templates: Mustache for plain text, strict about missing values")
 struct MessageTemplateTests {
-    func render(_ source: String, _ variables: [String: TemplateValue] = [:]) throws -> String {
+    func render(_ source: String, _ variables: [String: JSONValue] = [:]) throws -> String {
         try MessageTemplate(source).render(variables)
     }
 
@@ -18,7 +18,7 @@ struct MessageTemplateTests {
         }
     }
 
-    func renderError(_ source: String, _ variables: [String: TemplateValue] = [:]) -> TemplateError? {
+    func renderError(_ source: String, _ variables: [String: JSONValue] = [:]) -> TemplateError? {
         do {
             _ = try MessageTemplate(source).render(variables)
             return nil
@@ -31,7 +31,7 @@ struct MessageTemplateTests {
 
     @Test("variables print as given, with no HTML escaping in any tag form")
     func noEscaping() throws {
-        let values: [String: TemplateValue] = ["name": "Tom & Jerry <b>\"hi\"</b> 'x'"]
+        let values: [String: JSONValue] = ["name": "Tom & Jerry <b>\"hi\"</b> 'x'"]
         #expect(try render("Hi {{name}}!", values) == "Hi Tom & Jerry <b>\"hi\"</b> 'x'!")
         #expect(try render("Hi {{{name}}}!", values) == "Hi Tom & Jerry <b>\"hi\"</b> 'x'!")
         #expect(try render("Hi {{& name}}!", values) == "Hi Tom & Jerry <b>\"hi\"</b> 'x'!")
@@ -54,7 +54,7 @@ struct MessageTemplateTests {
 
     @Test("dotted names resolve into nested objects")
     func dotted() throws {
-        let values: [String: TemplateValue] = ["order": ["id": "A-17", "total": ["amount": 12.5, "currency": "EUR"]]]
+        let values: [String: JSONValue] = ["order": ["id": "A-17", "total": ["amount": 12.5, "currency": "EUR"]]]
         #expect(try render("Order {{order.id}}: {{order.total.amount}} {{order.total.currency}}", values) == "Order A-17: 12.5 EUR")
         #expect(try render("{{#order}}{{id}} {{total.currency}}{{/order}}", values) == "A-17 EUR")
     }
@@ -87,7 +87,7 @@ struct MessageTemplateTests {
 
     @Test("a name not found in the section's object is looked up outside it")
     func contextStack() throws {
-        let values: [String: TemplateValue] = ["brand": "ACME", "order": ["id": "A-17", "brand": nil]]
+        let values: [String: JSONValue] = ["brand": "ACME", "order": ["id": "A-17", "brand": nil]]
         #expect(try render("{{#order}}{{brand}} {{id}}{{/order}}", values) == "ACME A-17")
         // `.name` looks only in the current context.
         #expect(renderError("{{#order}}{{.brand}}{{/order}}", ["brand": "ACME", "order": ["id": "A-17"]]) == .missingVariable("brand"))
@@ -252,14 +252,14 @@ struct MessageTemplateTests {
 
     // MARK: Values
 
-    @Test("TemplateValue decodes any JSON and encodes it back")
+    @Test("JSONValue decodes any JSON and encodes it back")
     func codable() throws {
         let json = #"{"s":"x","n":3,"f":1.5,"b":true,"o":{"a":[1,null,"z"]},"z":null}"#
-        let value = try JSONDecoder().decode([String: TemplateValue].self, from: Data(json.utf8))
+        let value = try JSONDecoder().decode([String: JSONValue].self, from: Data(json.utf8))
         #expect(value == ["s": "x", "n": 3, "f": 1.5, "b": true, "o": ["a": [1, nil, "z"]], "z": nil])
-        let again = try JSONDecoder().decode([String: TemplateValue].self, from: try JSONEncoder().encode(value))
+        let again = try JSONDecoder().decode([String: JSONValue].self, from: try JSONEncoder().encode(value))
         #expect(again == value)
-        #expect(throws: DecodingError.self) { try JSONDecoder().decode([String: TemplateValue].self, from: Data(#"{"a":[1e999]}"#.utf8)) }
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode([String: JSONValue].self, from: Data(#"{"a":[1e999]}"#.utf8)) }
     }
 
     // MARK: Locales

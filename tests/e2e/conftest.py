@@ -120,3 +120,22 @@ def herald(data_dir):
     yield server
     if server.process.poll() is None:
         server.stop()
+
+
+# Figures the scale tests measure (messages under faults, duplicates after kill -9, …). They
+# are asserted in the tests and also printed in the summary of every run, passed or failed,
+# so the `make test` log shows them.
+_FIGURES: list[str] = []
+
+
+@pytest.fixture
+def figures():
+    """Call with a line to show in the run's summary."""
+    return _FIGURES.append
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _FIGURES:
+        terminalreporter.section("e2e figures")
+        for line in _FIGURES:
+            terminalreporter.write_line(line)

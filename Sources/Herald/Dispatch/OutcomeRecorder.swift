@@ -16,15 +16,17 @@ enum DispatchOutcome: Sendable {
 /// per kind of outcome for everything that finished in the last few milliseconds.
 final class OutcomeRecorder: Sendable {
     private let pending = Mutex<[DispatchOutcome]>([])
-    let store: MessageStore
+    let store: QueueStore
     let events: EventService
+    let clock: any HeraldClock
 
     /// Told how many outcomes each successful write recorded.
     let onRecorded: @Sendable (Int) -> Void
 
-    init(store: MessageStore, events: EventService, onRecorded: @escaping @Sendable (Int) -> Void) {
+    init(store: QueueStore, events: EventService, clock: any HeraldClock, onRecorded: @escaping @Sendable (Int) -> Void) {
         self.store = store
         self.events = events
+        self.clock = clock
         self.onRecorded = onRecorded
     }
 
@@ -73,13 +75,15 @@ final class OutcomeRecorder: Sendable {
                 canceled.append(id)
             }
         }
+        let now = clock.now
         var changed: [UUID] = canceled
         changed += try await store.recordSent(ids: sent.ids, attempts: sent.attempts, providerIDs: sent.providers,
-                                              providerMessageIDs: sent.providerIDs).map(\.id)
-        changed += try await store.recordOutboxed(ids: outboxed.ids, attempts: outboxed.attempts, providerIDs: outboxed.providers).map(\.id)
+                                              providerMessageIDs: sent.providerIDs, now: now).map(\.id)
+        changed += try await store.recordOutboxed(ids: outboxed.ids, attempts: outboxed.attempts, providerIDs: outboxed.providers,
+                                                  now: now).map(\.id)
         try await store.recordRetry(ids: retry.ids, attempts: retry.attempts, delayMilliseconds: retry.delays, counted: retry.counted,
                                     providerIDs: retry.providers, errorCodes: retry.codes, errorMessages: retry.messages,
-                                    providerErrorCodes: retry.providerCodes)
+                                    providerErrorCodes: retry.providerCodes, now: now)
         changed += try await store.recordFailed(ids: failed.ids, attempts: failed.attempts, providerIDs: failed.providers,
                                                 errorCodes: failed.codes, errorMessages: failed.messages,
                                                 providerErrorCodes: failed.providerCodes).map(\.id)

@@ -2,7 +2,6 @@ import Crypto
 import Curl
 import Foundation
 import Logging
-import Postgres
 import SMS
 import ServiceLifecycle
 
@@ -13,36 +12,24 @@ import ServiceLifecycle
 /// `"<t>.<raw body>"` with the events signing secret (`GET /v1/settings` shows it to admins).
 /// Receivers should refuse timestamps more than five minutes old.
 public final class EventService: Sendable {
-    let pool: PostgresPool
+    let store: EventStore
     let settings: SettingsService
     let signingKey: [UInt8]
+    let clock: any HeraldClock
     let logger: Logger
 
-    public init(pool: PostgresPool, settings: SettingsService, secret: ServerSecret, logger: Logger) {
-        self.pool = pool
+    init(store: EventStore, settings: SettingsService, signingSecret: String, clock: any HeraldClock, logger: Logger) {
+        self.store = store
         self.settings = settings
-        self.signingKey = Array(SettingsService.eventsSigningSecret(secret).utf8)
+        self.signingKey = Array(signingSecret.utf8)
+        self.clock = clock
         self.logger = logger
     }
 
     /// Queues a `message.<status>` event for each message, when an events URL is set.
     public func messagesChanged(_ ids: [UUID]) async throws {
         guard !ids.isEmpty, try await settings.current().eventsURL != nil else { return }
-        try await pool.query(
-            """
-            INSERT INTO event_deliveries (type, payload)
-            SELECT 'message.' || m.status, jsonb_build_object(
-                'type', 'message.' || m.status,
-                'created_at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-                'data', jsonb_build_object(
-                    'id', m.id, 'to', m.to_number, 'status', m.status, 'kind', m.kind, 'channel', m.channel,
-                    'provider', COALESCE(p.name, CASE WHEN m.status IN ('sent', 'delivered') AND m.provider_id IS NULL THEN 'outbox' END),
-                    'provider_message_id', m.provider_message_id, 'campaign_id', m.campaign_id, 'attempts', m.attempts,
-                    'error', CASE WHEN m.error_code IS NULL THEN NULL ELSE jsonb_build_object(
-                        'code', m.error_code, 'message', m.error_message, 'provider_code', m.provider_error_code) END))
-            FROM messages m LEFT JOIN providers p ON p.id = m.provider_id
-            WHERE m.id = ANY(\(ids)::uuid[])
-            """)
+        try await store.enqueueMessageEvents(ids: ids, now: clock.now)
     }
 
     /// `t=…,v1=…` for a body sent at `timestamp`.
@@ -63,11 +50,15 @@ public struct EventDeliveryService: Service {
     let http: HTTPClient
     let backoff = Backoff(base: .seconds(5), cap: .seconds(3600))
     let maxAttempts = 30
+    /// How long a claimed event is this sender's before another may take it.
+    let lease: Duration = .seconds(60)
+    let idlePoll: Duration
     let logger: Logger
 
-    public init(events: EventService, http: HTTPClient, logger: Logger) {
+    init(events: EventService, http: HTTPClient, idlePoll: Duration = .milliseconds(500), logger: Logger) {
         self.events = events
         self.http = http
+        self.idlePoll = idlePoll
         self.logger = logger
     }
 
@@ -75,7 +66,7 @@ public struct EventDeliveryService: Service {
         while !Task.isCancelledOrShuttingDown {
             do {
                 let delivered = try await deliverDue()
-                if delivered == 0 { try? await Task.sleep(for: .milliseconds(500)) }
+                if delivered == 0 { try? await Task.sleep(for: idlePoll) }
             } catch is CancellationError {
                 return
             } catch {
@@ -89,25 +80,13 @@ public struct EventDeliveryService: Service {
     @discardableResult
     public func deliverDue(limit: Int = 100) async throws -> Int {
         guard let url = try await events.settings.current().eventsURL else { return 0 }
-        let rows = try await events.pool.query(
-            """
-            UPDATE event_deliveries e SET lease_until = now() + interval '60 seconds', attempts = e.attempts + 1
-            WHERE e.id IN (
-                SELECT id FROM event_deliveries
-                WHERE status = 'pending' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
-                ORDER BY next_attempt_at, id LIMIT \(limit) FOR UPDATE SKIP LOCKED)
-            RETURNING e.id, e.event_id, e.payload::text, e.attempts
-            """)
-        guard !rows.isEmpty else { return 0 }
-        let jobs = try rows.map { row in
-            (id: try row.decode(0, as: Int64.self), eventID: try row.decode(1, as: UUID.self),
-             payload: try row.decode(2, as: String.self), attempts: try row.decode(3, as: Int.self))
-        }
+        let jobs = try await events.store.claimDue(limit: limit, lease: lease, now: events.clock.now)
+        guard !jobs.isEmpty else { return 0 }
         let results = await withTaskGroup(of: (Int64, Int, String?).self) { group in
             for job in jobs {
                 group.addTask {
                     let body = Self.envelope(eventID: job.eventID, payload: job.payload)
-                    let timestamp = Int(Date().timeIntervalSince1970)
+                    let timestamp = Int(events.clock.now.timeIntervalSince1970)
                     var headers = HTTPHeaders()
                     headers.add(name: "Content-Type", value: "application/json")
                     headers.add(name: "User-Agent", value: "Herald-Events/1")
@@ -116,8 +95,10 @@ public struct EventDeliveryService: Service {
                     do {
                         let response = try await http.execute(HTTPRequest(method: .POST, url: url, headers: headers, body: body, timeout: .seconds(10)))
                         return (job.id, job.attempts, (200..<300).contains(response.status) ? nil : "the endpoint answered \(response.status)")
+                    } catch let error as HTTPClientError {
+                        return (job.id, job.attempts, "the endpoint could not be reached (\(error.code))")
                     } catch {
-                        return (job.id, job.attempts, "the endpoint could not be reached (\(error))")
+                        return (job.id, job.attempts, "the endpoint could not be reached")
                     }
                 }
             }
@@ -130,26 +111,14 @@ public struct EventDeliveryService: Service {
         for (id, attempts, error) in results {
             if let error {
                 retryIDs.append(id); retryErrors.append(error); retryFinal.append(attempts >= maxAttempts)
-                let delay = backoff.delay(afterFailures: attempts)
-                retryDelays.append(Int64(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000))
+                retryDelays.append(backoff.delay(afterFailures: attempts).wholeMilliseconds)
             } else {
                 delivered.append(id)
             }
         }
-        if !delivered.isEmpty {
-            try await events.pool.query(
-                "UPDATE event_deliveries SET status = 'delivered', delivered_at = now(), lease_until = NULL, last_error = NULL WHERE id = ANY(\(delivered)::int8[])")
-        }
-        if !retryIDs.isEmpty {
-            try await events.pool.query(
-                """
-                UPDATE event_deliveries e SET lease_until = NULL, last_error = v.error,
-                    status = CASE WHEN v.final THEN 'failed' ELSE 'pending' END,
-                    next_attempt_at = now() + v.delay_ms * interval '1 millisecond'
-                FROM unnest(\(retryIDs)::int8[], \(retryDelays)::int8[], \(retryErrors)::text[], \(retryFinal)::bool[]) AS v(id, delay_ms, error, final)
-                WHERE e.id = v.id
-                """)
-        }
+        let now = events.clock.now
+        try await events.store.markDelivered(ids: delivered, now: now)
+        try await events.store.markFailed(ids: retryIDs, delayMilliseconds: retryDelays, errors: retryErrors, final: retryFinal, now: now)
         return jobs.count
     }
 

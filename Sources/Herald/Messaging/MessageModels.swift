@@ -2,25 +2,9 @@ import Foundation
 import Providers
 import SMS
 
-public enum MessageStatus: String, Sendable, Codable, CaseIterable {
-    case queued, sending, sent, delivered, undelivered, failed, canceled
-
-    /// No further change is expected (a late receipt may still turn `sent` into `delivered`).
-    public var isFinal: Bool { [.delivered, .undelivered, .failed, .canceled].contains(self) }
-}
-
-public enum MessageKind: String, Sendable, Codable, CaseIterable {
-    case transactional, marketing
-
-    /// Queue priority: lower is claimed first, so a code never waits behind a campaign.
-    var priority: Int16 { self == .transactional ? 0 : 1 }
-}
-
-public typealias MessageChannel = OutgoingMessage.Channel
-
 /// A message as `GET /v1/messages/{id}` shows it.
-public struct Message: Sendable, Equatable {
-    public struct Failure: Sendable, Equatable {
+public struct Message: Sendable, Equatable, Codable {
+    public struct Failure: Sendable, Equatable, Codable {
         public var code: String
         public var message: String
         /// The provider's own code (`21211`, `EC_…`), when a provider gave one.

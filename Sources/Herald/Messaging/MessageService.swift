@@ -2,7 +2,6 @@ import Crypto
 import Foundation
 import Logging
 import Phone
-import Postgres
 import Providers
 import SMS
 
@@ -51,16 +50,23 @@ public struct MessageService: Sendable {
     public static let maximumBodyCharacters = 1600
 
     let store: MessageStore
-    let pool: PostgresPool
+    let outboxStore: OutboxStore
+    let idempotency: IdempotencyStore
+    let consent: ConsentStore
     let settings: SettingsService
     let templates: TemplateService
+    let clock: any HeraldClock
     let logger: Logger
 
-    public init(store: MessageStore, pool: PostgresPool, settings: SettingsService, templates: TemplateService, logger: Logger) {
+    init(store: MessageStore, outbox: OutboxStore, idempotency: IdempotencyStore, consent: ConsentStore, settings: SettingsService,
+         templates: TemplateService, clock: any HeraldClock, logger: Logger) {
         self.store = store
-        self.pool = pool
+        self.outboxStore = outbox
+        self.idempotency = idempotency
+        self.consent = consent
         self.settings = settings
         self.templates = templates
+        self.clock = clock
         self.logger = logger
     }
 
@@ -112,14 +118,17 @@ public struct MessageService: Sendable {
             throw HeraldError(.invalidPhoneNumber, "this number cannot receive SMS (it is a \(number.type.rawValue.replacingOccurrences(of: "_", with: " ")) number); use channel voice", field: "to")
         }
         if finalKind == .marketing {
-            if try await isUnsubscribed(number.e164) {
+            if try await consent.isSubscribed(phone: number.e164) == false {
                 throw HeraldError(.recipientUnsubscribed, "the recipient has opted out of marketing messages", field: "to")
             }
             body = Self.withFooter(body, footer: current.marketingFooter, keywords: current.optOut.keywords)
         }
-        guard body.count <= Self.maximumBodyCharacters else {
+        // Counted in Unicode code points, not grapheme clusters: one "character" can carry
+        // hundreds of combining marks, and providers and carriers count code points (or less).
+        let codePoints = body.unicodeScalars.count
+        guard codePoints <= Self.maximumBodyCharacters else {
             throw HeraldError.validation(request.template == nil ? "body" : "template",
-                                         "the message is \(body.count) characters; at most \(Self.maximumBodyCharacters) are allowed")
+                                         "the message is \(codePoints) characters (Unicode code points); at most \(Self.maximumBodyCharacters) are allowed")
         }
         let new = NewMessage(to: number.e164, country: number.regionCode, from: request.from, body: body, channel: finalChannel,
                              kind: finalKind, locale: locale, templateID: templateID, apiKeyID: apiKeyID)
@@ -129,44 +138,64 @@ public struct MessageService: Sendable {
     /// Validates and queues one message.
     public func send(_ request: SendMessageRequest, apiKeyID: UUID?) async throws -> Message {
         let (new, text) = try await prepare(request, apiKeyID: apiKeyID)
-        let message = try await store.insert(new, measured: text)
-        logger.info("message queued", metadata: ["message.id": "\(message.id)", "message.kind": "\(new.kind.rawValue)",
-                                                  "message.segments": "\(text.segments)"])
+        let message = try await store.insert(new, measured: text, now: clock.now)
+        logQueued(message, text: text)
         return message
     }
 
-    /// `send` under an `Idempotency-Key`: the same key and body within 24 hours return the
-    /// first response (`encode` makes it), a different body is `idempotency_conflict`.
+    /// `send` under an `Idempotency-Key`: the same key and request within 24 hours return the
+    /// first result (the message as it was queued), a different request is
+    /// `idempotency_conflict`. `request` is the request's canonical form (the HTTP layer's
+    /// JSON with sorted keys), so key order and spacing do not make a request different.
     public func send(
-        _ request: SendMessageRequest, apiKeyID: UUID?, idempotencyKey: String, requestBody: [UInt8],
-        encode: @Sendable (Message) throws -> Data
-    ) async throws -> (status: Int, body: Data) {
-        guard (1...255).contains(idempotencyKey.utf8.count), idempotencyKey.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7F }) else {
-            throw HeraldError.validation("Idempotency-Key", "must be 1–255 visible ASCII characters")
-        }
+        _ request: SendMessageRequest, apiKeyID: UUID?, idempotencyKey: String, canonicalRequest: [UInt8]
+    ) async throws -> Message {
+        guard (1...255).contains(idempotencyKey.utf8.count),
+              idempotencyKey.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7F })
+        else { throw HeraldError.validation("Idempotency-Key", "must be 1–255 visible ASCII characters") }
         let scope = "messages:" + (apiKeyID?.uuidString.lowercased() ?? "session")
-        let hash = Array(SHA256.hash(data: requestBody))
-        if let stored = try await IdempotencyStore(pool: pool).lookup(scope: scope, key: idempotencyKey) {
-            guard stored.requestHash == hash else {
+        let hash = Array(SHA256.hash(data: canonicalRequest))
+        func replay(_ stored: IdempotencyStore.Stored) throws -> Message {
+            guard ConstantTime.equals(stored.requestHash, hash) else {
                 throw HeraldError(.idempotencyConflict, "this Idempotency-Key was used with a different body", field: "Idempotency-Key")
             }
-            return (stored.status, stored.body)
+            return try Self.snapshotDecoder.decode(Message.self, from: stored.result)
+        }
+        if let stored = try await idempotency.lookup(scope: scope, key: idempotencyKey, now: clock.now) {
+            return try replay(stored)
         }
         let (new, text) = try await prepare(request, apiKeyID: apiKeyID)
-        return try await pool.withTransaction { connection in
-            // Serialise concurrent requests with the same key; the loser sees the winner's row.
-            try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(scope + "\u{1F}" + idempotencyKey), 7231000003))")
-            if let stored = try await IdempotencyStore.lookup(on: connection, scope: scope, key: idempotencyKey) {
-                guard stored.requestHash == hash else {
-                    throw HeraldError(.idempotencyConflict, "this Idempotency-Key was used with a different body", field: "Idempotency-Key")
-                }
-                return (stored.status, stored.body)
-            }
-            let message = try await store.insert(new, measured: text, on: connection)
-            let body = try encode(message)
-            try await IdempotencyStore.save(on: connection, scope: scope, key: idempotencyKey, requestHash: hash, status: 202, body: body)
-            return (202, body)
+        let now = clock.now
+        let (stored, replayed) = try await idempotency.once(scope: scope, key: idempotencyKey, requestHash: hash, now: now) { connection in
+            let message = try await store.insert(new, measured: text, now: now, on: connection)
+            return try Self.snapshotEncoder.encode(message)
         }
+        let message = try replay(stored)
+        if !replayed { logQueued(message, text: text) }
+        return message
+    }
+
+    /// The stored form of a first result: the domain value itself, not its HTTP shape.
+    static let snapshotEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.timeIntervalSince1970)
+        }
+        return encoder
+    }()
+
+    static let snapshotDecoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            Date(timeIntervalSince1970: try decoder.singleValueContainer().decode(Double.self))
+        }
+        return decoder
+    }()
+
+    private func logQueued(_ message: Message, text: MessageText) {
+        logger.info("message queued", metadata: ["message.id": "\(message.id)", "message.kind": "\(message.kind.rawValue)",
+                                                  "message.segments": "\(text.segments)"])
     }
 
     public func message(id: UUID) async throws -> Message {
@@ -178,9 +207,9 @@ public struct MessageService: Sendable {
         try await store.messages(filter, limit: limit, after: cursor)
     }
 
-    func isUnsubscribed(_ phone: String) async throws -> Bool {
-        let rows = try await pool.query("SELECT 1 FROM contacts WHERE phone = \(phone) AND NOT subscribed")
-        return !rows.isEmpty
+    /// What the outbox provider stored instead of sending, newest first.
+    public func outbox(to: String?, limit: Int, cursor: ListCursor?) async throws -> Page<OutboxEntry> {
+        try await outboxStore.entries(to: to, limit: limit, after: cursor)
     }
 
     /// Marketing bodies end with the opt-out footer unless they already tell how to opt out.
@@ -199,43 +228,5 @@ public struct MessageService: Sendable {
               raw.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
         else { throw HeraldError.validation("locale", "must be a language tag like en or de-AT") }
         return raw.replacingOccurrences(of: "_", with: "-")
-    }
-}
-
-/// Stored first responses of `Idempotency-Key` requests (24 hours).
-struct IdempotencyStore {
-    let pool: PostgresPool
-
-    struct Stored { var requestHash: [UInt8]; var status: Int; var body: Data }
-
-    func lookup(scope: String, key: String) async throws -> Stored? {
-        try Self.decode(try await pool.query(Self.lookupQuery(scope: scope, key: key)))
-    }
-
-    static func lookup(on connection: PostgresConnection, scope: String, key: String) async throws -> Stored? {
-        try decode(try await connection.query(lookupQuery(scope: scope, key: key)))
-    }
-
-    static func lookupQuery(scope: String, key: String) -> PostgresQuery {
-        """
-        SELECT request_hash, response_code, response_body::text FROM idempotency_keys
-        WHERE scope = \(scope) AND key = \(key) AND created_at > now() - interval '24 hours'
-        """
-    }
-
-    static func decode(_ rows: PostgresRows) throws -> Stored? {
-        guard let row = rows.first else { return nil }
-        let text: String = try row.decode(2)
-        return Stored(requestHash: try row.decode(0), status: try row.decode(1), body: Data(text.utf8))
-    }
-
-    static func save(on connection: PostgresConnection, scope: String, key: String, requestHash: [UInt8], status: Int, body: Data) async throws {
-        try await connection.query(
-            """
-            INSERT INTO idempotency_keys (scope, key, request_hash, response_code, response_body)
-            VALUES (\(scope), \(key), \(requestHash), \(status), \(String(decoding: body, as: UTF8.self))::jsonb)
-            ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, response_code = excluded.response_code,
-                response_body = excluded.response_body, created_at = now()
-            """)
     }
 }

@@ -1,21 +1,12 @@
 import Foundation
 import Postgres
+import SMS
 
 /// What the outbox provider stored instead of sending.
-public struct OutboxStore: Sendable {
+struct OutboxStore: Sendable {
     let pool: PostgresPool
-    public init(pool: PostgresPool) { self.pool = pool }
 
-    public struct Entry: Sendable {
-        public var id: UUID
-        public var messageID: UUID
-        public var to: String
-        public var body: String
-        public var channel: String
-        public var createdAt: Date
-    }
-
-    public func entries(to: String?, limit: Int, after cursor: ListCursor?) async throws -> Page<Entry> {
+    func entries(to: String?, limit: Int, after cursor: ListCursor?) async throws -> Page<OutboxEntry> {
         let cursorTime = cursor.map { Date(timeIntervalSince1970: Double($0.createdAtMicroseconds) / 1_000_000) }
         let rows = try await pool.query(
             """
@@ -27,8 +18,18 @@ public struct OutboxStore: Sendable {
             LIMIT \(limit + 1)
             """)
         return try Page(rows: rows, limit: limit) {
-            Entry(id: try $0.decode(0), messageID: try $0.decode(1), to: try $0.decode(2), body: try $0.decode(3),
-                  channel: try $0.decode(4), createdAt: try $0.decode(5))
+            OutboxEntry(id: try $0.decode(0), messageID: try $0.decode(1), to: try $0.decode(2), body: try $0.decode(3),
+                        channel: try UnknownValue.parse(try $0.decode(4)), createdAt: try $0.decode(5))
         }
     }
+}
+
+/// A message the outbox provider stored instead of sending.
+public struct OutboxEntry: Sendable, Equatable {
+    public var id: UUID
+    public var messageID: UUID
+    public var to: String
+    public var body: String
+    public var channel: MessageChannel
+    public var createdAt: Date
 }

@@ -1,6 +1,5 @@
 import Foundation
 import Providers
-import Synchronization
 
 /// A provider ready to send: its row and its adapter (nil for `outbox`).
 public struct Route: Sendable {
@@ -40,34 +39,52 @@ public final class ProviderDirectory: Sendable {
         }
     }
 
-    private struct Cached { var snapshot: Snapshot; var loadedAt: ContinuousClock.Instant }
-
     let store: ProviderStore
-    let maximumAge: Duration
-    private let cache = Mutex<Cached?>(nil)
+    private let snapshots: TTLCache<Int, Snapshot>
+    /// Providers by id with their adapters, for webhook checks: receipts arrive at the
+    /// sending rate, and each would otherwise cost a query and a decryption.
+    private let byID: TTLCache<UUID, Route>
 
     public init(store: ProviderStore, maximumAge: Duration = .seconds(2)) {
         self.store = store
-        self.maximumAge = maximumAge
+        self.snapshots = TTLCache(maximumAge: maximumAge, capacity: 1)
+        self.byID = TTLCache(maximumAge: maximumAge)
     }
 
-    public func invalidate() { cache.withLock { $0 = nil } }
+    /// Forgets everything cached: called on every provider change in this process, so a
+    /// deleted provider or a rotated secret is not honoured after the change.
+    public func invalidate() {
+        snapshots.removeAll()
+        byID.removeAll()
+    }
 
     public func snapshot() async throws -> Snapshot {
-        let now = ContinuousClock.now
-        if let cached = cache.withLock({ $0 }), now - cached.loadedAt < maximumAge { return cached.snapshot }
-        let all = try await store.all()
-        var routes: [Route] = []
-        for provider in all where provider.enabled {
-            // A provider whose config no longer builds (edited by hand) is skipped, not fatal.
-            if provider.type == .outbox {
-                routes.append(Route(provider: provider, adapter: nil))
-            } else if let adapter = try? ProviderAdapters.make(type: provider.type, config: provider.config) {
-                routes.append(Route(provider: provider, adapter: adapter))
+        try await snapshots.value(for: 0) {
+            let all = try await store.all()
+            var routes: [Route] = []
+            for provider in all where provider.enabled {
+                // A provider whose config no longer builds (edited by hand) is skipped, not fatal.
+                if provider.type == .outbox {
+                    routes.append(Route(provider: provider, adapter: nil))
+                } else if let adapter = try? ProviderAdapters.make(type: provider.type, config: provider.config) {
+                    routes.append(Route(provider: provider, adapter: adapter))
+                }
             }
+            return Snapshot(routes: routes, noneConfigured: all.isEmpty)
         }
-        let snapshot = Snapshot(routes: routes, noneConfigured: all.isEmpty)
-        cache.withLock { $0 = Cached(snapshot: snapshot, loadedAt: now) }
-        return snapshot
+    }
+
+    /// A provider (enabled or not) with its adapter, for checking its webhooks. Nil when no
+    /// such provider exists or it takes no webhooks (outbox); `invalidSignature` when its
+    /// configuration cannot check them.
+    func webhookRoute(id: UUID) async throws -> Route? {
+        if let cached = byID.value(for: id) { return cached }
+        guard let provider = try await store.provider(id: id), provider.type != .outbox else { return nil }
+        let adapter: any ProviderAdapter
+        do { adapter = try ProviderAdapters.make(type: provider.type, config: provider.config) }
+        catch { throw HeraldError(.invalidSignature, "this provider's configuration cannot check webhooks") }
+        let route = Route(provider: provider, adapter: adapter)
+        byID.set(route, for: id)
+        return route
     }
 }

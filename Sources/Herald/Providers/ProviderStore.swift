@@ -19,7 +19,7 @@ public struct ProviderStore: Sendable {
 
     func decode(_ row: PostgresRow) throws -> Provider {
         let id: UUID = try row.decode("id")
-        let type = try ProviderType(rawValue: row.decode("type")) ?? .outbox
+        let type: ProviderType = try UnknownValue.parse(try row.decode("type"))
         var values: [String: JSONValue] = try row.decodeJSON("config")
         if let sealed: [UInt8] = try row.decode("secrets") {
             for (key, value) in try box.open(sealed, providerID: id) { values[key] = value }

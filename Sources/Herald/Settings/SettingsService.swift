@@ -1,44 +1,36 @@
 import Foundation
 import SMS
 import Logging
-import Postgres
 import Providers
-import Synchronization
 
 /// Reads and changes the settings document. Each top-level key is one row of `settings`;
 /// what is not stored takes its default. Reads are cached briefly: the dispatcher and the
 /// webhook handlers consult settings on every batch.
 public final class SettingsService: Sendable {
-    let pool: PostgresPool
+    let store: SettingsStore
     let logger: Logger
-    let maximumAge: Duration
-    private let cache = Mutex<(settings: Settings, loadedAt: ContinuousClock.Instant)?>(nil)
+    /// The whole document under one key: the dispatcher and webhooks read it per batch.
+    private let cache: TTLCache<Int, Settings>
 
-    public init(pool: PostgresPool, logger: Logger, maximumAge: Duration = .seconds(2)) {
-        self.pool = pool
+    init(store: SettingsStore, logger: Logger, maximumAge: Duration = .seconds(2)) {
+        self.store = store
         self.logger = logger
-        self.maximumAge = maximumAge
+        self.cache = TTLCache(maximumAge: maximumAge, capacity: 1)
     }
 
     public func current() async throws -> Settings {
-        let now = ContinuousClock.now
-        if let cached = cache.withLock({ $0 }), now - cached.loadedAt < maximumAge { return cached.settings }
-        let rows = try await pool.query("SELECT key, value FROM settings")
-        var document = Settings().json
-        for row in rows {
-            let key: String = try row.decode("key")
-            guard document[key] != nil else { continue }
-            document[key] = try row.decodeJSON("value", as: JSONValue.self)
+        try await cache.value(for: 0) {
+            var document = Settings().json
+            for (key, value) in try await store.stored() where document[key] != nil {
+                document[key] = value
+            }
+            do { return try Settings(json: document) }
+            catch {
+                // A stored value that no longer validates (edited by hand) must not stop sending.
+                logger.error("stored settings are invalid; using defaults for now", metadata: ["error": "\(error)"])
+                return Settings()
+            }
         }
-        let settings: Settings
-        do { settings = try Settings(json: document) }
-        catch {
-            // A stored value that no longer validates (edited by hand) must not stop sending.
-            logger.error("stored settings are invalid; using defaults for now", metadata: ["error": "\(error)"])
-            settings = Settings()
-        }
-        cache.withLock { $0 = (settings, now) }
-        return settings
     }
 
     /// Merges `patch` into the document, validates all of it, stores what changed.
@@ -47,16 +39,8 @@ public final class SettingsService: Sendable {
         let after = try before.merged(with: patch)
         let old = before.json, new = after.json
         let changed = new.filter { old[$0.key] != $0.value }
-        try await pool.withTransaction { connection in
-            for (key, value) in changed {
-                try await connection.query(
-                    """
-                    INSERT INTO settings (key, value) VALUES (\(key), \(PostgresJSON(value)))
-                    ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()
-                    """)
-            }
-        }
-        cache.withLock { $0 = nil }
+        try await store.save(changed)
+        cache.removeAll()
         logger.notice("settings changed", metadata: ["settings.keys": "\(changed.keys.sorted().joined(separator: ","))", "actor": "\(actor)"])
         return after
     }

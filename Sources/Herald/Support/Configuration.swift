@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Postgres
 
 /// Herald's configuration, read from the environment (API.md, "CLI"); command-line flags
 /// override individual fields afterwards.
@@ -21,6 +20,8 @@ public struct HeraldConfiguration: Sendable {
     public var resourceDirectory: String?
     /// Size of the database connection pool (`HERALD_DB_POOL_SIZE`, default 10).
     public var databasePoolSize: Int
+    /// `HERALD_METRICS_TOKEN`: when set, `/metrics` demands it as a bearer token.
+    public var metricsToken: String?
 
     public init(
         databaseURL: String? = nil,
@@ -77,6 +78,12 @@ public struct HeraldConfiguration: Sendable {
                 throw ConfigurationError("HERALD_DB_POOL_SIZE must be a number from 1 to 500")
             }
             configuration.databasePoolSize = number
+        }
+        if let token = value("HERALD_METRICS_TOKEN") {
+            guard token.utf8.count >= 16, token.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7F }) else {
+                throw ConfigurationError("HERALD_METRICS_TOKEN must be at least 16 visible ASCII characters")
+            }
+            configuration.metricsToken = token
         }
         return configuration
     }

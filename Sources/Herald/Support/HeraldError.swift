@@ -4,51 +4,51 @@
 /// `message` is written for the person reading it and never contains phone numbers, codes,
 /// secrets or SQL; `field` is a JSON path into the request when one input is at fault.
 public struct HeraldError: Error, Sendable, Equatable, CustomStringConvertible {
-    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
+    /// Every code the domain can raise. An enum, so the HTTP layer's mapping to statuses is
+    /// an exhaustive switch: a new code cannot silently become a 400.
+    public enum Code: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
         public var description: String { rawValue }
 
         /// Input that is well-formed JSON but breaks a rule (wrong type, missing, out of range).
-        public static let validationFailed = Code(rawValue: "validation_failed")
+        case validationFailed = "validation_failed"
         /// The resource does not exist (or the caller may not know it exists).
-        public static let notFound = Code(rawValue: "not_found")
+        case notFound = "not_found"
         /// No or bad credentials.
-        public static let unauthorized = Code(rawValue: "unauthorized")
+        case unauthorized = "unauthorized"
         /// Credentials are fine but lack the scope or role.
-        public static let forbidden = Code(rawValue: "forbidden")
+        case forbidden = "forbidden"
         /// E-mail and password do not match an active user.
-        public static let invalidCredentials = Code(rawValue: "invalid_credentials")
+        case invalidCredentials = "invalid_credentials"
         /// Too many attempts; `retryAfter` says when to try again.
-        public static let rateLimited = Code(rawValue: "rate_limited")
+        case rateLimited = "rate_limited"
         /// A unique thing (an e-mail, a name) already exists.
-        public static let alreadyExists = Code(rawValue: "already_exists")
+        case alreadyExists = "already_exists"
         /// The CSRF token of a cookie session is missing or wrong.
-        public static let csrfFailed = Code(rawValue: "csrf_failed")
+        case csrfFailed = "csrf_failed"
         /// The database cannot be reached.
-        public static let databaseUnavailable = Code(rawValue: "database_unavailable")
+        case databaseUnavailable = "database_unavailable"
 
         // Messaging
         /// A phone number that does not parse or cannot receive the channel.
-        public static let invalidPhoneNumber = Code(rawValue: "invalid_phone_number")
+        case invalidPhoneNumber = "invalid_phone_number"
         /// The destination's country is not in `allowed_countries`.
-        public static let countryNotAllowed = Code(rawValue: "country_not_allowed")
+        case countryNotAllowed = "country_not_allowed"
         /// A marketing message to someone who opted out.
-        public static let recipientUnsubscribed = Code(rawValue: "recipient_unsubscribed")
+        case recipientUnsubscribed = "recipient_unsubscribed"
         /// The same `Idempotency-Key` came with a different body.
-        public static let idempotencyConflict = Code(rawValue: "idempotency_conflict")
+        case idempotencyConflict = "idempotency_conflict"
         /// Mustache that does not parse; the message gives the position.
-        public static let invalidTemplate = Code(rawValue: "invalid_template")
+        case invalidTemplate = "invalid_template"
         /// A named template that does not exist.
-        public static let templateNotFound = Code(rawValue: "template_not_found")
+        case templateNotFound = "template_not_found"
         /// A template variable without a value; `field` names it.
-        public static let missingVariable = Code(rawValue: "missing_variable")
+        case missingVariable = "missing_variable"
         /// A provider webhook whose signature (or URL token) is missing or wrong.
-        public static let invalidSignature = Code(rawValue: "invalid_signature")
+        case invalidSignature = "invalid_signature"
         /// A provider webhook body that cannot be understood.
-        public static let invalidWebhook = Code(rawValue: "invalid_webhook")
+        case invalidWebhook = "invalid_webhook"
         /// A provider refused or failed a test submission.
-        public static let providerError = Code(rawValue: "provider_error")
+        case providerError = "provider_error"
     }
 
     public let code: Code

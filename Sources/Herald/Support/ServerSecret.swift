@@ -41,9 +41,7 @@ public struct ServerSecret: Sendable {
         }
         try fm.createDirectory(atPath: configuration.absoluteDataDirectory, withIntermediateDirectories: true)
         let generated = Tokens.base62(length: 48)
-        guard fm.createFile(atPath: path, contents: Data(generated.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw ConfigurationError("cannot write the generated secret to \(path)")
-        }
+        try SecureFile.create(path, contents: generated)
         return ServerSecret(generated)
     }
 }

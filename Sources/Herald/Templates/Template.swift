@@ -3,8 +3,8 @@ import SMS
 
 /// A stored message template: a Mustache body and its translations by locale.
 public struct Template: Sendable, Equatable {
-    public enum Channel: String, Sendable, CaseIterable, Codable { case sms, voice }
-    public enum Kind: String, Sendable, CaseIterable, Codable { case marketing, transactional }
+    public typealias Channel = MessageChannel
+    public typealias Kind = MessageKind
 
     public let id: UUID
     public let name: String
@@ -52,7 +52,7 @@ public struct Template: Sendable, Equatable {
     /// - Throws: ``HeraldError`` `validation_failed` (field `locale`) for a tag that is not BCP 47,
     ///   `missing_variable` (field `variables.<name>`) and `validation_failed` for values that cannot
     ///   be printed or a result longer than ``TemplateRules/maximumLength``.
-    public func render(variables: [String: TemplateValue], locale: String?) throws -> RenderedTemplate {
+    public func render(variables: [String: JSONValue], locale: String?) throws -> RenderedTemplate {
         let resolved = try TemplateRules.resolve(locale: locale, translations: translations)
         let source = resolved.map { translations[$0]! } ?? body
         let field = resolved.map { "translations.\($0)" } ?? "body"

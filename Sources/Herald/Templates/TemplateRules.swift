@@ -87,7 +87,7 @@ public enum TemplateRules {
     }
 
     /// Renders `source` (already validated), mapping template errors onto Herald's.
-    public static func render(_ source: String, variables: [String: TemplateValue], field: String) throws -> String {
+    public static func render(_ source: String, variables: [String: JSONValue], field: String) throws -> String {
         do {
             return try MessageTemplate(source).render(variables, maximumLength: maximumLength)
         } catch {

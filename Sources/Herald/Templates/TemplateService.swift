@@ -105,14 +105,14 @@ public struct TemplateService: Sendable {
     ///   (field `variables.<name>`); `validation_failed` for a bad `locale`, a value that is an
     ///   object or list where text is printed (field `variables.<name>`), or a result longer than
     ///   1600 characters (field `variables`).
-    public func render(name: String, variables: [String: TemplateValue], locale: String?) async throws -> RenderedTemplate {
+    public func render(name: String, variables: [String: JSONValue], locale: String?) async throws -> RenderedTemplate {
         try await template(named: name).render(variables: variables, locale: locale)
     }
 
     /// Renders an unsaved body (and optional translations) for `POST /v1/templates/preview`,
     /// with the same rules and errors as saving and rendering.
     public static func preview(
-        body: String, translations: [String: String] = [:], variables: [String: TemplateValue], locale: String?
+        body: String, translations: [String: String] = [:], variables: [String: JSONValue], locale: String?
     ) throws -> TemplatePreview {
         try TemplateRules.body(body)
         let translations = try TemplateRules.translations(translations)

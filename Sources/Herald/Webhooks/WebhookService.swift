@@ -1,36 +1,36 @@
 import Foundation
 import Logging
 import Phone
-import Postgres
+import Crypto
 import Providers
 import SMS
-import Synchronization
 
 /// Provider callbacks: delivery receipts and inbound messages, each checked with the
 /// provider's signature scheme (or the secret token in its callback URL) before anything
 /// changes.
 public struct WebhookService: Sendable {
-    let providers: ProviderStore
+    let directory: ProviderDirectory
     let messages: MessageStore
+    let queue: QueueStore
+    let store: WebhookStore
     let consent: ConsentStore
     let settings: SettingsService
     let events: EventService
     let replies: ReplyTexts
-    let pool: PostgresPool
+    let clock: any HeraldClock
     let logger: Logger
-    /// Providers with their adapters for webhook checks, kept two seconds: receipts arrive at
-    /// the sending rate, and each would otherwise cost a query and a decryption.
-    let cache = WebhookProviderCache()
 
-    public init(providers: ProviderStore, messages: MessageStore, consent: ConsentStore, settings: SettingsService,
-                events: EventService, replies: ReplyTexts, pool: PostgresPool, logger: Logger) {
-        self.providers = providers
+    init(directory: ProviderDirectory, messages: MessageStore, queue: QueueStore, store: WebhookStore, consent: ConsentStore,
+         settings: SettingsService, events: EventService, replies: ReplyTexts, clock: any HeraldClock, logger: Logger) {
+        self.directory = directory
         self.messages = messages
+        self.queue = queue
+        self.store = store
         self.consent = consent
         self.settings = settings
         self.events = events
         self.replies = replies
-        self.pool = pool
+        self.clock = clock
         self.logger = logger
     }
 
@@ -39,33 +39,48 @@ public struct WebhookService: Sendable {
     /// Checks who sent the webhook. Throws `not_found` for an unknown provider and
     /// `invalid_signature` when the signature or token is missing or wrong.
     func authenticate(providerID: UUID, request: WebhookRequest, query: [(String, String)]) async throws -> (Provider, any ProviderAdapter) {
-        let provider: Provider
-        let adapter: any ProviderAdapter
-        if let cached = cache.get(providerID) {
-            (provider, adapter) = cached
-        } else {
-            guard let loaded = try await providers.provider(id: providerID), loaded.type != .outbox else {
-                throw HeraldError(.notFound, "no provider with this id takes webhooks")
-            }
-            do { adapter = try ProviderAdapters.make(type: loaded.type, config: loaded.config) }
-            catch { throw HeraldError(.invalidSignature, "this provider's configuration cannot check webhooks") }
-            provider = loaded
-            cache.put(provider, adapter)
+        guard let route = try await directory.webhookRoute(id: providerID), let adapter = route.adapter else {
+            throw HeraldError(.notFound, "no provider with this id takes webhooks")
         }
+        let provider = route.provider
         switch adapter.webhookAuthentication {
         case .signature:
-            guard adapter.verifySignature(request, now: Date()) else {
+            guard adapter.verifySignature(request, now: clock.now) else {
                 logger.warning("webhook refused: bad signature", metadata: ["provider.id": "\(providerID)"])
                 throw HeraldError(.invalidSignature, "the webhook signature is missing or wrong")
             }
         case .urlToken:
             let token = query.first { $0.0 == "token" }?.1 ?? ""
-            guard ConstantTime.equals(Array(token.utf8), Array(provider.webhookToken.utf8)) else {
+            guard ConstantTime.equals(token, provider.webhookToken) else {
                 logger.warning("webhook refused: bad token", metadata: ["provider.id": "\(providerID)"])
                 throw HeraldError(.invalidSignature, "the webhook token is missing or wrong")
             }
         }
         return (provider, adapter)
+    }
+
+    /// Takes an authenticated webhook once: a replay of one already taken (the same
+    /// request, byte for byte) is acknowledged and changes nothing.
+    private func once(_ kind: Kind, provider: Provider, adapter: any ProviderAdapter, request: WebhookRequest,
+                      _ body: () async throws -> WebhookReply) async throws -> WebhookReply {
+        var hasher = SHA256()
+        for part in [kind.rawValue, request.method, request.url] {
+            hasher.update(data: Array(part.utf8))
+            hasher.update(data: [0])
+        }
+        hasher.update(data: request.body)
+        let digest = Array(hasher.finalize())
+        guard try await store.firstSighting(providerID: provider.id, digest: digest, now: clock.now) else {
+            logger.info("webhook replay ignored", metadata: ["provider.id": "\(provider.id)", "webhook.kind": "\(kind.rawValue)"])
+            return adapter.acknowledgement()
+        }
+        do {
+            return try await body()
+        } catch {
+            // Not taken after all: let the provider's retry through.
+            try? await store.forget(providerID: provider.id, digest: digest)
+            throw error
+        }
     }
 
     /// `POST /webhooks/{provider}/status`.
@@ -74,7 +89,9 @@ public struct WebhookService: Sendable {
         let messageID = query.first { $0.0 == "m" }.flatMap { UUID(uuidString: $0.1) }
         // Plivo fetches what a voice call says from its answer URL (our status URL + kind=answer).
         if provider.type == .plivo, PlivoAdapter.isAnswerRequest(request) {
-            guard let messageID, let message = try await messages.message(id: messageID), message.channel == .voice else {
+            guard let messageID, let message = try await messages.message(id: messageID), message.channel == .voice,
+                  message.providerID == nil || message.providerID == provider.id
+            else {
                 throw HeraldError(.notFound, "no voice message for this call")
             }
             return WebhookReply(status: 200, contentType: "application/xml",
@@ -83,14 +100,17 @@ public struct WebhookService: Sendable {
         let receipts: [DeliveryReceipt]
         do { receipts = try adapter.receipts(request) }
         catch { throw HeraldError(.invalidWebhook, "the receipt cannot be read: \(error.message)") }
-        var changed: [UUID] = []
-        for receipt in receipts {
-            if let change = try await messages.applyReceipt(receipt, providerID: provider.id, messageID: receipts.count == 1 ? messageID : nil) {
-                changed.append(change.id)
+        return try await once(.status, provider: provider, adapter: adapter, request: request) {
+            var changed: [UUID] = []
+            for receipt in receipts {
+                if let change = try await queue.applyReceipt(receipt, providerID: provider.id,
+                                                             messageID: receipts.count == 1 ? messageID : nil, now: clock.now) {
+                    changed.append(change.id)
+                }
             }
+            try await events.messagesChanged(changed)
+            return adapter.acknowledgement()
         }
-        try await events.messagesChanged(changed)
-        return adapter.acknowledgement()
     }
 
     /// `POST /webhooks/{provider}/inbound`: stores the message; opt-out words unsubscribe the
@@ -108,34 +128,30 @@ public struct WebhookService: Sendable {
             throw HeraldError(.invalidWebhook, "the sender is not a phone number")
         }
         guard inbound.text.utf8.count <= 10_000 else { throw HeraldError(.invalidWebhook, "the inbound message is too long") }
-        let current = try await settings.current()
-        let keyword = current.keywordSet.classify(inbound.text)
-        let rows = try await pool.query(
-            """
-            INSERT INTO inbound_messages (provider_id, provider_message_id, from_number, to_number, body, keyword)
-            VALUES (\(provider.id), \(inbound.providerMessageID), \(sender), \(inbound.to), \(inbound.text), \(keyword?.rawValue))
-            ON CONFLICT (provider_id, provider_message_id) WHERE provider_message_id IS NOT NULL DO NOTHING
-            RETURNING id
-            """)
-        // A provider retrying the same webhook must not unsubscribe or reply twice.
-        guard let row = rows.first else { return adapter.acknowledgement() }
-        let inboundID: UUID = try row.decode(0)
-        logger.info("inbound message", metadata: ["provider.id": "\(provider.id)", "inbound.keyword": "\(keyword?.rawValue ?? "none")"])
-        switch keyword {
-        case .optOut?:
-            try await consent.record(.init(phone: sender, subscribe: false, source: "inbound_keyword", text: inbound.text,
-                                           messageID: inboundID, providerID: provider.id))
-            try await reply(current.optOut.reply, kind: "opt_out", to: sender, from: inbound.to, provider: provider, settings: current)
-        case .optIn?:
-            try await consent.record(.init(phone: sender, subscribe: true, source: "inbound_keyword", text: inbound.text,
-                                           messageID: inboundID, providerID: provider.id))
-            try await reply(current.optIn.reply, kind: "opt_in", to: sender, from: inbound.to, provider: provider, settings: current)
-        case .help?:
-            try await reply(current.help.reply, kind: "help", to: sender, from: inbound.to, provider: provider, settings: current)
-        case nil:
-            break
+        return try await once(.inbound, provider: provider, adapter: adapter, request: request) {
+            let current = try await settings.current()
+            let keyword = current.keywordSet.classify(inbound.text)
+            guard let inboundID = try await store.insertInbound(
+                providerID: provider.id, providerMessageID: inbound.providerMessageID, from: sender, to: inbound.to,
+                body: inbound.text, keyword: keyword?.rawValue)
+            else { return adapter.acknowledgement() }
+            logger.info("inbound message", metadata: ["provider.id": "\(provider.id)", "inbound.keyword": "\(keyword?.rawValue ?? "none")"])
+            switch keyword {
+            case .optOut?:
+                try await consent.record(.init(phone: sender, subscribe: false, source: "inbound_keyword", text: inbound.text,
+                                               messageID: inboundID, providerID: provider.id))
+                try await reply(current.optOut.reply, kind: "opt_out", to: sender, from: inbound.to, provider: provider, settings: current)
+            case .optIn?:
+                try await consent.record(.init(phone: sender, subscribe: true, source: "inbound_keyword", text: inbound.text,
+                                               messageID: inboundID, providerID: provider.id))
+                try await reply(current.optIn.reply, kind: "opt_in", to: sender, from: inbound.to, provider: provider, settings: current)
+            case .help?:
+                try await reply(current.help.reply, kind: "help", to: sender, from: inbound.to, provider: provider, settings: current)
+            case nil:
+                break
+            }
+            return adapter.acknowledgement()
         }
-        return adapter.acknowledgement()
     }
 
     /// Queues a transactional reply from the number that was texted, through the same provider.
@@ -147,7 +163,7 @@ public struct WebhookService: Sendable {
         _ = try await messages.insert(
             NewMessage(to: to, country: (try? PhoneNumberParser.parse(to))?.regionCode, from: sender, body: text, channel: .sms,
                        kind: .transactional, pinnedProviderID: provider.id),
-            measured: measured)
+            measured: measured, now: clock.now)
     }
 }
 
@@ -168,26 +184,5 @@ public struct ReplyTexts: Sendable {
 
     public func text(_ kind: String, brand: String) -> String? {
         texts[kind]?.replacingOccurrences(of: "{{brand}}", with: brand)
-    }
-}
-
-/// A short-lived cache of providers by id for webhook checks (changes show within `maximumAge`).
-final class WebhookProviderCache: Sendable {
-    private struct Entry { var provider: Provider; var adapter: any ProviderAdapter; var loadedAt: ContinuousClock.Instant }
-    private let entries = Mutex<[UUID: Entry]>([:])
-    let maximumAge: Duration = .seconds(2)
-
-    func get(_ id: UUID) -> (Provider, any ProviderAdapter)? {
-        entries.withLock { entries in
-            guard let entry = entries[id], ContinuousClock.now - entry.loadedAt < maximumAge else { return nil }
-            return (entry.provider, entry.adapter)
-        }
-    }
-
-    func put(_ provider: Provider, _ adapter: any ProviderAdapter) {
-        entries.withLock { entries in
-            if entries.count > 1000 { entries.removeAll() }
-            entries[provider.id] = Entry(provider: provider, adapter: adapter, loadedAt: .now)
-        }
     }
 }

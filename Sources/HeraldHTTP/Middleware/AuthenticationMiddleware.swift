@@ -1,4 +1,5 @@
 import Herald
+import SMS
 import HTTPTypes
 import Hummingbird
 
@@ -32,7 +33,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         {
             if request.method.isUnsafe {
                 let sent = request.headers[.csrfToken] ?? ""
-                guard Tokens.constantTimeEquals(Array(sent.utf8), Array(session.csrfToken.utf8)) else {
+                guard ConstantTime.equals(sent, session.csrfToken) else {
                     throw HeraldError(.csrfFailed, "missing or wrong X-CSRF-Token header")
                 }
             }

@@ -3,7 +3,6 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import Logging
-import Postgres
 
 /// Turns every failure into API.md's error body. Nothing unexpected reaches the client:
 /// the detail goes to the log (with the request id), the client gets `internal_error`.
@@ -38,20 +37,15 @@ struct ErrorMiddleware: RouterMiddleware {
                 message: error.body ?? error.status.reasonPhrase.lowercased())
         case is NIOTooManyBytesError:
             return .payloadTooLarge(limit: context.maxUploadSize)
-        case let error as PostgresError where Self.isUnavailable(error):
+        case let error where HeraldError(databaseFailure: error) != nil:
             context.logger.error("database unavailable", metadata: ["error": "\(error)"])
-            return APIError(status: .serviceUnavailable, code: "database_unavailable", message: "the database is unavailable; try again shortly",
-                            headers: [.retryAfter: "5"])
+            return APIError(HeraldError(databaseFailure: error)!)
         case let error as any HTTPResponseError where error.status.code < 500:
             return APIError(status: error.status, code: Self.code(for: error.status), message: error.status.reasonPhrase.lowercased())
         default:
             context.logger.error("unhandled error", metadata: ["error": "\(error)", "error.type": "\(type(of: error))"])
             return .internalError
         }
-    }
-
-    static func isUnavailable(_ error: PostgresError) -> Bool {
-        [.connectionFailed, .connectionLost, .poolExhausted, .poolClosed].contains(error.code)
     }
 
     static func code(for status: HTTPResponse.Status) -> String {

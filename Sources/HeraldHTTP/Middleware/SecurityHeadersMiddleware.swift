@@ -3,8 +3,12 @@ import Hummingbird
 
 /// Headers every response carries. The dashboard renders user data with `textContent`
 /// only, and the CSP keeps scripts to Herald's own files.
+///
+/// It sits outside the error mapping, so error responses carry the same headers; with an
+/// https public URL, browsers are told to stay on https (HSTS).
 struct SecurityHeadersMiddleware: RouterMiddleware {
     typealias Context = HeraldRequestContext
+    var strictTransportSecurity = false
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
@@ -13,8 +17,11 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
         response.headers[.xFrameOptions] = "DENY"
         response.headers[.referrerPolicy] = "no-referrer"
         let path = request.uri.path
-        if path.hasPrefix("/v1/") || path.hasPrefix("/auth/") {
+        if path.hasPrefix("/v1/") || path.hasPrefix("/auth/") || path.hasPrefix("/v2/") {
             response.headers[.cacheControl] = "no-store"
+        }
+        if strictTransportSecurity {
+            response.headers[.strictTransportSecurity] = "max-age=31536000; includeSubDomains"
         }
         return response
     }
@@ -24,4 +31,5 @@ extension HTTPField.Name {
     static let xContentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
     static let xFrameOptions = HTTPField.Name("X-Frame-Options")!
     static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
+    static let strictTransportSecurity = HTTPField.Name("Strict-Transport-Security")!
 }

@@ -1,14 +1,18 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import NIOCore
-import Postgres
+import Herald
+import SMS
 import Prometheus
 import Synchronization
 
 /// `/healthz`, `/readyz`, `/metrics`, `/openapi.yaml`.
 struct HealthRoutes {
-    let pool: PostgresPool
+    let health: HealthService
     let registry: PrometheusCollectorRegistry
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>`.
+    let metricsToken: String?
     let openAPIDocument: ByteBuffer
     /// The pool's cumulative timeout count at the last scrape.
     let lastAcquireTimeouts = LastCount()
@@ -25,14 +29,21 @@ struct HealthRoutes {
     func register(on router: RouteRegistrar) {
         router.get("/healthz") { _, _ in try JSON.response(Status(status: "ok")) }
         router.get("/readyz") { _, _ in
-            guard await pool.ping(timeout: .seconds(2)) else {
+            guard await health.databaseReachable(timeout: .seconds(2)) else {
                 throw APIError(
                     status: .serviceUnavailable, code: "database_unavailable",
                     message: "the database cannot be reached", headers: [.retryAfter: "5"])
             }
             return try JSON.response(Status(status: "ready"))
         }
-        router.get("/metrics") { _, _ in
+        router.get("/metrics") { request, _ in
+            if let metricsToken {
+                let sent = request.headers[.authorization] ?? ""
+                guard ConstantTime.equals(sent, "Bearer " + metricsToken) else {
+                    throw APIError(status: .unauthorized, code: "unauthorized", message: "send the metrics token as a bearer token",
+                                   headers: [.wwwAuthenticate: "Bearer realm=\"metrics\""])
+                }
+            }
             recordPoolStatistics()
             var buffer: [UInt8] = []
             registry.emit(into: &buffer)
@@ -47,7 +58,7 @@ struct HealthRoutes {
 
     /// Pool usage as gauges, read at scrape time so they are never stale.
     func recordPoolStatistics() {
-        let stats = pool.statistics
+        let stats = health.poolUsage
         func gauge(_ name: String, _ help: String, _ value: Int) {
             registry.makeGauge(
                 descriptor: .init(namespace: "herald", subsystem: "db_pool", metricName: name, unitName: "", helpText: help)
@@ -68,4 +79,8 @@ struct HealthRoutes {
         }
         if delta > 0 { counter.increment(by: Int64(delta)) }
     }
+}
+
+extension HTTPField.Name {
+    static let wwwAuthenticate = HTTPField.Name("WWW-Authenticate")!
 }

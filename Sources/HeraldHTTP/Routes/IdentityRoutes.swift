@@ -2,7 +2,7 @@ import Foundation
 import Herald
 import Hummingbird
 
-/// Wire forms of identity objects (snake_case by the encoder).
+/// Wire forms of identity objects.
 struct UserBody: Encodable {
     let id: UUID
     let email: String
@@ -23,7 +23,7 @@ struct UserBody: Encodable {
         try c.encode(createdAt, forKey: .createdAt)
         try c.encode(lastLoginAt, forKey: .lastLoginAt)
     }
-    enum CodingKeys: String, CodingKey { case id, email, role, disabled, createdAt, lastLoginAt }
+    enum CodingKeys: String, CodingKey { case id, email, role, disabled, createdAt = "created_at", lastLoginAt = "last_login_at" }
 }
 
 struct APIKeyBody: Encodable {
@@ -40,7 +40,7 @@ struct APIKeyBody: Encodable {
         try c.encode(key.lastUsedAt, forKey: .lastUsedAt)
         if let secret { try c.encode(secret, forKey: .key) }
     }
-    enum CodingKeys: String, CodingKey { case id, name, prefix, scopes, createdAt, lastUsedAt, key }
+    enum CodingKeys: String, CodingKey { case id, name, prefix, scopes, createdAt = "created_at", lastUsedAt = "last_used_at", key }
 }
 
 /// `/auth/*`, `/v1/users`, `/v1/api-keys`.
@@ -58,12 +58,14 @@ struct IdentityRoutes {
         let user: UserBody
         let csrfToken: String
         let expiresAt: Date
+        enum CodingKeys: String, CodingKey { case user, csrfToken = "csrf_token", expiresAt = "expires_at" }
     }
 
     struct APIKeyPrincipalBody: Encodable {
         struct Key: Encodable { let id: String; let name: String }
         let apiKey: Key
         let scopes: [String]
+        enum CodingKeys: String, CodingKey { case apiKey = "api_key", scopes }
     }
 
     struct CreateUserRequest: Decodable {

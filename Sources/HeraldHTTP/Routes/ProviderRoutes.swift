@@ -99,8 +99,11 @@ struct ProviderRoutes {
     struct TestBody: Encodable {
         let ok = true
         let providerMessageId: String
-        let httpStatus: Int?
+        @Nullable var httpStatus: Int?
         let latencyMs: Int
+        enum CodingKeys: String, CodingKey {
+            case ok, providerMessageId = "provider_message_id", httpStatus = "http_status", latencyMs = "latency_ms"
+        }
     }
 
     func register(on router: RouteRegistrar) {
@@ -108,24 +111,24 @@ struct ProviderRoutes {
             try context.require(.admin, write: true)
             let body = try await JSON.decode(ProviderRequest.self, from: request, context: context)
             let provider = try await providers.create(body.input)
-            return try PlainJSON.response(ProviderBody(provider: provider, callbacks: callbacks), status: .created)
+            return try JSON.response(ProviderBody(provider: provider, callbacks: callbacks), status: .created)
         }
         router.get("/v1/providers") { _, context in
             try context.require(.admin, write: false)
             let all = try await providers.list()
-            return try PlainJSON.response(ProviderListBody(data: all.map { ProviderBody(provider: $0, callbacks: callbacks) }))
+            return try JSON.response(ProviderListBody(data: all.map { ProviderBody(provider: $0, callbacks: callbacks) }))
         }
         router.get("/v1/providers/{id}") { _, context in
             try context.require(.admin, write: false)
             let provider = try await providers.provider(id: try context.parameters.uuid("id", what: "provider"))
-            return try PlainJSON.response(ProviderBody(provider: provider, callbacks: callbacks))
+            return try JSON.response(ProviderBody(provider: provider, callbacks: callbacks))
         }
         router.patch("/v1/providers/{id}") { request, context in
             try context.require(.admin, write: true)
             let id = try context.parameters.uuid("id", what: "provider")
             let body = try await JSON.decode(ProviderRequest.self, from: request, context: context)
             let provider = try await providers.update(id: id, body.input)
-            return try PlainJSON.response(ProviderBody(provider: provider, callbacks: callbacks))
+            return try JSON.response(ProviderBody(provider: provider, callbacks: callbacks))
         }
         router.delete("/v1/providers/{id}") { _, context in
             try context.require(.admin, write: true)

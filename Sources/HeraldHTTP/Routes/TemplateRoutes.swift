@@ -6,76 +6,86 @@ import NIOCore
 import SMS
 
 /// `/v1/templates*` (scope `campaigns`).
-///
-/// Template bodies carry translations keyed by locale tags (`de-AT`), which the shared encoder's
-/// snake_case key conversion would mangle, so these routes encode with explicit keys.
 struct TemplateRoutes {
     let templates: TemplateService
 
     static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        try PlainJSON.response(value, status: status)
+        try JSON.response(value, status: status)
     }
 
     // MARK: Wire forms
 
     struct TemplateBody: Encodable {
-        let template: Template
-        func encode(to encoder: any Encoder) throws {
-            let measured = template.measuredBody
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(template.id.uuidString.lowercased(), forKey: .id)
-            try c.encode(template.name, forKey: .name)
-            try c.encode(template.channel.rawValue, forKey: .channel)
-            try c.encode(template.kind.rawValue, forKey: .kind)
-            try c.encode(template.body, forKey: .body)
-            try c.encode(template.translations, forKey: .translations)
-            try c.encode(template.variables, forKey: .variables)
-            try c.encode(measured.encoding.rawValue, forKey: .encoding)
-            try c.encode(measured.segments, forKey: .segments)
-            try c.encode(measured.characters, forKey: .characters)
-            try c.encode(template.createdAt, forKey: .createdAt)
-            try c.encode(template.updatedAt, forKey: .updatedAt)
-        }
+        let id: String
+        let name: String
+        let channel: MessageChannel
+        let kind: MessageKind
+        let body: String
+        /// Keyed by locale tag (`de-AT`), as given.
+        let translations: [String: String]
+        let variables: [String]
+        let encoding: SMSEncoding
+        let segments: Int
+        let characters: Int
+        let createdAt: Date
+        let updatedAt: Date
+
         enum CodingKeys: String, CodingKey {
             case id, name, channel, kind, body, translations, variables, encoding, segments, characters
             case createdAt = "created_at", updatedAt = "updated_at"
         }
-    }
 
-    struct TemplateList: Encodable {
-        let data: [TemplateBody]
-        let nextCursor: String?
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(data, forKey: .data)
-            try c.encode(nextCursor, forKey: .nextCursor)  // explicit null, never omitted
+        init(template: Template) {
+            let measured = template.measuredBody
+            id = template.id.wire
+            name = template.name
+            channel = template.channel
+            kind = template.kind
+            body = template.body
+            translations = template.translations
+            variables = template.variables
+            encoding = measured.encoding
+            segments = measured.segments
+            characters = measured.characters
+            createdAt = template.createdAt
+            updatedAt = template.updatedAt
         }
-        enum CodingKeys: String, CodingKey { case data, nextCursor = "next_cursor" }
     }
 
     struct PreviewBody: Encodable {
-        let preview: TemplatePreview
         struct Replacement: Encodable { let from: String; let to: String }
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(preview.text, forKey: .text)
-            try c.encode(preview.locale, forKey: .locale)
-            try c.encode(preview.variables, forKey: .variables)
-            try c.encode(preview.measured.encoding.rawValue, forKey: .encoding)
-            try c.encode(preview.measured.segments, forKey: .segments)
-            try c.encode(preview.measured.characters, forKey: .characters)
-            try c.encode(preview.measured.units, forKey: .units)
-            try c.encode(preview.measured.nonGSMCharacters.map(String.init), forKey: .nonGSMCharacters)
-            try c.encode(preview.smart.text, forKey: .smartText)
-            try c.encode(preview.smart.encoding.rawValue, forKey: .smartEncoding)
-            try c.encode(preview.smart.segments, forKey: .smartSegments)
-            try c.encode(
-                preview.replacements.map { Replacement(from: String($0.original), to: $0.replacement) }, forKey: .replacements)
-        }
+        let text: String
+        @Nullable var locale: String?
+        let variables: [String]
+        let encoding: SMSEncoding
+        let segments: Int
+        let characters: Int
+        let units: Int
+        let nonGSMCharacters: [String]
+        let smartText: String
+        let smartEncoding: SMSEncoding
+        let smartSegments: Int
+        let replacements: [Replacement]
+
         enum CodingKeys: String, CodingKey {
             case text, locale, variables, encoding, segments, characters, units, replacements
             case nonGSMCharacters = "non_gsm_characters", smartText = "smart_text"
             case smartEncoding = "smart_encoding", smartSegments = "smart_segments"
+        }
+
+        init(preview: TemplatePreview) {
+            text = preview.text
+            locale = preview.locale
+            variables = preview.variables
+            encoding = preview.measured.encoding
+            segments = preview.measured.segments
+            characters = preview.measured.characters
+            units = preview.measured.units
+            nonGSMCharacters = preview.measured.nonGSMCharacters.map(String.init)
+            smartText = preview.smart.text
+            smartEncoding = preview.smart.encoding
+            smartSegments = preview.smart.segments
+            replacements = preview.replacements.map { Replacement(from: String($0.original), to: $0.replacement) }
         }
     }
 
@@ -117,7 +127,7 @@ struct TemplateRoutes {
     struct PreviewRequest: Decodable {
         let body: String
         let translations: [String: String]?
-        let variables: [String: TemplateValue]?
+        let variables: [String: JSONValue]?
         let locale: String?
     }
 
@@ -128,7 +138,7 @@ struct TemplateRoutes {
             try context.require(.campaigns, write: false)
             let (limit, cursor) = try request.listParameters()
             let page = try await templates.templates(limit: limit, cursor: cursor)
-            return try Self.response(TemplateList(data: page.items.map(TemplateBody.init), nextCursor: page.nextCursor))
+            return try Self.response(ListResponse(data: page.items.map(TemplateBody.init), nextCursor: page.nextCursor))
         }
         router.post("/v1/templates") { request, context in
             try context.require(.campaigns, write: true)

@@ -4,7 +4,6 @@ import Herald
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import Postgres
 import Providers
 
 /// `POST /webhooks/{provider_id}/status` and `/inbound`: provider callbacks in each
@@ -41,72 +40,6 @@ struct WebhookRoutes {
             // Vonage can deliver receipts and inbound messages as GET with a query string.
             router.post("/webhooks/{provider}/\(kind.rawValue)", use: handler)
             router.get("/webhooks/{provider}/\(kind.rawValue)", use: handler)
-        }
-    }
-}
-
-/// `GET /v1/outbox` (scope admin): what the outbox provider "sent".
-struct OutboxRoutes {
-    let pool: PostgresPool
-
-    struct Entry: Encodable {
-        let id: String
-        let messageId: String
-        let to: String
-        let body: String
-        let channel: String
-        let createdAt: Date
-    }
-
-    func register(on router: RouteRegistrar) {
-        router.get("/v1/outbox") { request, context in
-            try context.require(.admin, write: false)
-            let (limit, cursor) = try request.listParameters()
-            let query = request.uri.queryParameters
-            let to = try query["to"].map { try PhoneNumberInput(String($0), country: query["country"].map(String.init)).parse(field: "to").e164 }
-            let page = try await OutboxStore(pool: pool).entries(to: to, limit: limit, after: cursor)
-            return try JSON.response(ListResponse(
-                data: page.items.map { Entry(id: $0.id.uuidString.lowercased(), messageId: $0.messageID.uuidString.lowercased(), to: $0.to,
-                                             body: $0.body, channel: $0.channel, createdAt: $0.createdAt) },
-                nextCursor: page.nextCursor))
-        }
-    }
-}
-
-/// `GET|PATCH /v1/settings` (scope admin).
-struct SettingsRoutes {
-    let settings: SettingsService
-    let eventsSigningSecret: String
-
-    struct Document: Encodable {
-        let values: [String: JSONValue]
-        let secret: String
-        struct Key: CodingKey {
-            var stringValue: String
-            var intValue: Int? { nil }
-            init(stringValue: String) { self.stringValue = stringValue }
-            init?(intValue: Int) { nil }
-        }
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: Key.self)
-            for (key, value) in values { try c.encode(value, forKey: Key(stringValue: key)) }
-            try c.encode(secret, forKey: Key(stringValue: "events_signing_secret"))
-        }
-    }
-
-    func register(on router: RouteRegistrar) {
-        router.get("/v1/settings") { _, context in
-            try context.require(.admin, write: false)
-            return try PlainJSON.response(Document(values: try await settings.current().json, secret: eventsSigningSecret))
-        }
-        router.patch("/v1/settings") { request, context in
-            let principal = try context.require(.admin, write: true)
-            let patch = try await JSON.decode([String: JSONValue].self, from: request, context: context)
-            var changes = patch
-            // Shown for convenience; not a setting one can change.
-            changes["events_signing_secret"] = nil
-            let updated = try await settings.update(changes, actor: principal.actorLabel)
-            return try PlainJSON.response(Document(values: updated.json, secret: eventsSigningSecret))
         }
     }
 }

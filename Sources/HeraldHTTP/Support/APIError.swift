@@ -3,7 +3,6 @@ import Herald
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import Postgres
 
 /// An error in the wire form of API.md: a status and
 /// `{"error": {"code", "message", "field"}}`.
@@ -26,14 +25,7 @@ struct APIError: Error, HTTPResponseError {
         struct Detail: Encodable {
             let code: String
             let message: String
-            let field: String?
-            func encode(to encoder: any Encoder) throws {
-                var container = encoder.container(keyedBy: CodingKeys.self)
-                try container.encode(code, forKey: .code)
-                try container.encode(message, forKey: .message)
-                try container.encode(field, forKey: .field)  // explicit null
-            }
-            enum CodingKeys: String, CodingKey { case code, message, field }
+            @Nullable var field: String?
         }
         let error: Detail
     }
@@ -68,7 +60,7 @@ struct APIError: Error, HTTPResponseError {
             case .providerError: .badGateway
             case .rateLimited: .tooManyRequests
             case .databaseUnavailable: .serviceUnavailable
-            default: .badRequest
+            case .invalidPhoneNumber, .invalidTemplate, .templateNotFound, .missingVariable, .invalidWebhook: .badRequest
             }
         var headers: HTTPFields = [:]
         if let retryAfter = error.retryAfter { headers[.retryAfter] = String(retryAfter) }

@@ -5,10 +5,14 @@ import Hummingbird
 import NIOCore
 
 /// JSON in and out, with every failure mapped to the documented error codes.
+///
+/// One encoder writes every response. It converts no keys — user-keyed objects (provider
+/// config, settings, translations, template variables) keep their keys as given — so each
+/// response DTO names its wire keys in a `CodingKeys` enum, and optionals that the contract
+/// shows as `null` are marked ``Nullable`` (synthesised `Encodable` would omit them).
 enum JSON {
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
@@ -24,15 +28,23 @@ enum JSON {
 
     /// Reads and decodes a JSON request body.
     ///
-    /// - a `Content-Type` other than JSON → 415 `unsupported_media_type`;
+    /// - a missing `Content-Type`, or one other than JSON → 415 `unsupported_media_type`;
     /// - more than `context.maxUploadSize` bytes → 413 `payload_too_large`;
     /// - not JSON at all → 400 `invalid_json`;
     /// - JSON of the wrong shape → 400 `validation_failed` naming the field.
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: HeraldRequestContext) async throws -> T {
-        if let contentType = request.headers[.contentType]?.lowercased(),
-            !(contentType.hasPrefix("application/json") || contentType.contains("+json"))
-        {
-            throw APIError(status: .unsupportedMediaType, code: "unsupported_media_type", message: "send the body as application/json")
+        try decode(type, from: try await body(of: request, context: context))
+    }
+
+    /// The raw bytes of a JSON request body, after the `Content-Type` and size checks.
+    static func body(of request: Request, context: HeraldRequestContext) async throws -> Data {
+        // A missing type is refused too: a browser form (text/plain, no preflight) must not
+        // be able to post JSON-looking bodies across origins.
+        guard let contentType = request.headers[.contentType]?.lowercased(),
+              contentType.hasPrefix("application/json") || (contentType.hasPrefix("application/") && contentType.contains("+json"))
+        else {
+            throw APIError(status: .unsupportedMediaType, code: "unsupported_media_type",
+                           message: "send the body as application/json with a Content-Type header")
         }
         let buffer: ByteBuffer
         do {
@@ -40,7 +52,7 @@ enum JSON {
         } catch is NIOTooManyBytesError {
             throw APIError.payloadTooLarge(limit: context.maxUploadSize)
         }
-        return try decode(type, from: Data(buffer: buffer))
+        return Data(buffer: buffer)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
@@ -56,34 +68,31 @@ enum JSON {
     }
 }
 
-/// Encodes user-keyed JSON (config, headers, translations) without the snake_case key
-/// conversion the main encoder applies.
-enum PlainJSON {
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
+/// An optional that is written as `null` when absent, never left out: API.md shows every
+/// field of a resource, set or not.
+@propertyWrapper
+struct Nullable<Value: Encodable>: Encodable {
+    var wrappedValue: Value?
 
-    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    init(wrappedValue: Value?) { self.wrappedValue = wrappedValue }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
     }
 }
 
 /// A JSON list page: `{"data": [...], "next_cursor": "…" | null}`.
 struct ListResponse<Item: Encodable>: Encodable {
     let data: [Item]
-    let nextCursor: String?
+    @Nullable var nextCursor: String?
 
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(data, forKey: .data)
-        try container.encode(nextCursor, forKey: .nextCursor)  // explicit null, never omitted
+    init(data: [Item], nextCursor: String?) {
+        self.data = data
+        self.nextCursor = nextCursor
     }
 
-    enum CodingKeys: String, CodingKey { case data, nextCursor }
+    enum CodingKeys: String, CodingKey { case data, nextCursor = "next_cursor" }
 }
 
 extension Request {
@@ -94,6 +103,11 @@ extension Request {
         let cursor = try query["cursor"].map { try ListCursor(decoding: String($0)) }
         return (limit, cursor)
     }
+}
+
+extension UUID {
+    /// The id as the API shows it: lowercase.
+    var wire: String { uuidString.lowercased() }
 }
 
 extension Parameters {

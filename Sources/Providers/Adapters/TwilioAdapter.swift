@@ -1,3 +1,4 @@
+import SMS
 import Foundation
 
 /// Twilio Programmable Messaging and Voice.

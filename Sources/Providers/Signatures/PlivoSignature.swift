@@ -1,3 +1,4 @@
+import SMS
 import Crypto
 import Foundation
 

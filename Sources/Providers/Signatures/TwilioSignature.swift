@@ -1,3 +1,4 @@
+import SMS
 import Crypto
 import Foundation
 
@@ -41,15 +42,5 @@ public enum TwilioSignature {
     /// POST parameters.
     public static func bodyHash(_ body: [UInt8]) -> String {
         SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
-    }
-}
-
-/// Comparison whose time does not depend on where two byte strings differ.
-public enum ConstantTime {
-    public static func equals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for index in a.indices { difference |= a[index] ^ b[index] }
-        return difference == 0
     }
 }

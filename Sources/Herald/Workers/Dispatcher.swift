@@ -14,30 +14,33 @@ import Synchronization
 /// that dies leaves leased rows that go back to the queue when the lease expires, so
 /// duplicates are bounded by the in-flight window and nothing is lost.
 public final class Dispatcher: Service, Sendable {
-    let store: MessageStore
+    let store: QueueStore
     let providers: ProviderStore
     let directory: ProviderDirectory
     let client: ProviderClient
     let callbacks: CallbackURLs
     let recorder: OutcomeRecorder
     let configuration: DispatcherConfiguration
+    let clock: any HeraldClock
     let logger: Logger
     private let stopping = Atomic<Bool>(false)
     private let submitted = Counter(label: "herald_dispatch_submissions_total")
     private let hungCounter = Counter(label: "herald_dispatch_hung_total")
 
-    public init(store: MessageStore, providers: ProviderStore, directory: ProviderDirectory, client: ProviderClient,
-                callbacks: CallbackURLs, events: EventService, configuration: DispatcherConfiguration, logger: Logger) {
+    init(store: QueueStore, providers: ProviderStore, directory: ProviderDirectory, client: ProviderClient,
+         callbacks: CallbackURLs, events: EventService, configuration: DispatcherConfiguration, clock: any HeraldClock,
+         logger: Logger) {
         self.store = store
         self.providers = providers
         self.directory = directory
         self.client = client
         self.callbacks = callbacks
         self.configuration = configuration
+        self.clock = clock
         self.logger = logger
         let counter = SharedCounter()
         self.inFlightCounter = counter
-        self.recorder = OutcomeRecorder(store: store, events: events, onRecorded: { counter.recorded($0) })
+        self.recorder = OutcomeRecorder(store: store, events: events, clock: clock, onRecorded: { counter.recorded($0) })
     }
 
     /// Claimed messages whose outcome is not yet written: what the window bounds, and so
@@ -46,7 +49,10 @@ public final class Dispatcher: Service, Sendable {
 
     private var unrecorded: Int { inFlightCounter.value }
 
+    /// Runs until a graceful shutdown or cancellation. A dispatcher may be run again after it
+    /// stopped (tests start and stop the same workers several times).
     public func run() async throws {
+        stopping.store(false, ordering: .releasing)
         logger.info("dispatcher started", metadata: ["dispatch.window": "\(configuration.window)"])
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
@@ -67,23 +73,7 @@ public final class Dispatcher: Service, Sendable {
     private var isStopping: Bool { stopping.load(ordering: .acquiring) || Task.isCancelled }
 
     private func claimLoop(group: inout DiscardingTaskGroup) async {
-        var lastReap = ContinuousClock.now - .seconds(60)
-        var lastPurge = ContinuousClock.now
         while !isStopping {
-            let now = ContinuousClock.now
-            if now - lastReap > .seconds(5) {
-                lastReap = now
-                do {
-                    let requeued = try await store.requeueExpiredLeases()
-                    if requeued > 0 { logger.warning("requeued messages whose lease expired", metadata: ["messages": "\(requeued)"]) }
-                } catch {
-                    logger.warning("could not requeue expired leases", metadata: ["error": "\(error)"])
-                }
-            }
-            if now - lastPurge > .seconds(60) {
-                lastPurge = now
-                try? await providers.purgeRateWindows(before: Int64(Date().timeIntervalSince1970) - 120)
-            }
             let free = configuration.window - unrecorded
             // Wait for a useful amount of room rather than claiming in dribbles.
             if free < min(configuration.batchSize, max(1, configuration.window / 4)) {
@@ -93,7 +83,7 @@ public final class Dispatcher: Service, Sendable {
             do {
                 let snapshot = try await directory.snapshot()
                 let limit = min(free, configuration.batchSize, Self.claimCap(snapshot))
-                let claimed = try await store.claim(limit: limit, lease: configuration.lease)
+                let claimed = try await store.claim(limit: limit, lease: configuration.lease, now: clock.now)
                 inFlightCounter.claimed(claimed.count)
                 if claimed.isEmpty {
                     try? await Task.sleep(for: configuration.idlePoll)
@@ -119,9 +109,9 @@ public final class Dispatcher: Service, Sendable {
         return max(1, total * 2)
     }
 
-    private func dispatch(_ claimed: [MessageStore.Claimed], snapshot: ProviderDirectory.Snapshot, group: inout DiscardingTaskGroup) async throws {
+    private func dispatch(_ claimed: [QueueStore.Claimed], snapshot: ProviderDirectory.Snapshot, group: inout DiscardingTaskGroup) async throws {
         // Route every message, then take rate-limit tokens per first-choice provider.
-        var planned: [(MessageStore.Claimed, [Route])] = []
+        var planned: [(QueueStore.Claimed, [Route])] = []
         var demand: [UUID: Int] = [:]
         for message in claimed {
             if message.canceled {
@@ -139,7 +129,8 @@ public final class Dispatcher: Service, Sendable {
         }
         var granted: [UUID: Int] = [:]
         var deferredSoFar: [UUID: Int] = [:]
-        let second = Int64(Date().timeIntervalSince1970)
+        let now = clock.now
+        let second = Int64(now.timeIntervalSince1970)
         for (providerID, count) in demand {
             guard let rate = snapshot.routes.first(where: { $0.provider.id == providerID })?.provider.ratePerSecond else { continue }
             granted[providerID] = try await providers.reserve(providerID: providerID, second: second, count: count, rate: rate)
@@ -154,7 +145,7 @@ public final class Dispatcher: Service, Sendable {
                     // seconds at the provider's rate. Not an attempt: nothing was sent.
                     let position = deferredSoFar[first.id, default: 0]
                     deferredSoFar[first.id] = position + 1
-                    let millisecondsIntoSecond = Int64(Date().timeIntervalSince1970 * 1000) % 1000
+                    let millisecondsIntoSecond = Int64(now.timeIntervalSince1970 * 1000) % 1000
                     let delay = (Int64(position / rate) + 1) * 1000 - millisecondsIntoSecond + Int64.random(in: 0..<50)
                     recorder.add(.retry(id: message.id, attempts: message.attempts, delayMilliseconds: delay, counted: false,
                                         providerID: nil, errorCode: nil, errorMessage: nil, providerErrorCode: nil))
@@ -168,7 +159,7 @@ public final class Dispatcher: Service, Sendable {
     }
 
     /// Tries the routes in order (failover) and says what became of the message.
-    func submit(_ message: MessageStore.Claimed, routes: [Route]) async -> DispatchOutcome {
+    func submit(_ message: QueueStore.Claimed, routes: [Route]) async -> DispatchOutcome {
         var lastFailure: ProviderFailure?
         var lastProvider: UUID?
         var retryAfter: Duration?
@@ -225,8 +216,7 @@ public final class Dispatcher: Service, Sendable {
         }
         if failure.isTransient && message.attempts < configuration.maxAttempts {
             let delay = configuration.backoff.delay(afterFailures: message.attempts, retryAfter: retryAfter)
-            let milliseconds = delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000
-            return .retry(id: message.id, attempts: message.attempts, delayMilliseconds: milliseconds, counted: true,
+            return .retry(id: message.id, attempts: message.attempts, delayMilliseconds: delay.wholeMilliseconds, counted: true,
                           providerID: lastProvider, errorCode: failure.category.rawValue, errorMessage: failure.message,
                           providerErrorCode: failure.code)
         }

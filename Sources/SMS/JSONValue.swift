@@ -1,13 +1,14 @@
-/// A JSON value handed to a template: what `"variables": {…}` holds.
+/// A JSON value: template variables (`"variables": {…}`), provider `config` objects, the
+/// settings document. One type for all of them, shared by every layer.
 ///
 /// Decodes from any JSON (so the HTTP layer can decode the request straight into it) and
 /// encodes back to the same JSON.
-public enum TemplateValue: Sendable, Equatable, Hashable {
+public enum JSONValue: Sendable, Equatable, Hashable {
     case string(String)
     case number(Double)
     case bool(Bool)
-    case object([String: TemplateValue])
-    case array([TemplateValue])
+    case object([String: JSONValue])
+    case array([JSONValue])
     case null
 
     /// The text a scalar renders as; nil for objects, arrays and null.
@@ -28,21 +29,21 @@ public enum TemplateValue: Sendable, Equatable, Hashable {
     }
 }
 
-extension TemplateValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
     ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral
 {
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int) { self = .number(Double(value)) }
     public init(floatLiteral value: Double) { self = .number(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
-    public init(arrayLiteral elements: TemplateValue...) { self = .array(elements) }
-    public init(dictionaryLiteral elements: (String, TemplateValue)...) {
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
         self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
     }
     public init(nilLiteral: ()) { self = .null }
 }
 
-extension TemplateValue: Codable {
+extension JSONValue: Codable {
     private struct MemberKey: CodingKey {
         let stringValue: String
         var intValue: Int? { nil }
@@ -53,14 +54,14 @@ extension TemplateValue: Codable {
     public init(from decoder: any Decoder) throws {
         // Containers first: errors inside them must surface with their own coding path.
         if var array = try? decoder.unkeyedContainer() {
-            var items: [TemplateValue] = []
-            while !array.isAtEnd { items.append(try array.decode(TemplateValue.self)) }
+            var items: [JSONValue] = []
+            while !array.isAtEnd { items.append(try array.decode(JSONValue.self)) }
             self = .array(items)
             return
         }
         if let object = try? decoder.container(keyedBy: MemberKey.self) {
-            var values: [String: TemplateValue] = [:]
-            for key in object.allKeys { values[key.stringValue] = try object.decode(TemplateValue.self, forKey: key) }
+            var values: [String: JSONValue] = [:]
+            for key in object.allKeys { values[key.stringValue] = try object.decode(JSONValue.self, forKey: key) }
             self = .object(values)
             return
         }
@@ -101,3 +102,11 @@ extension TemplateValue: Codable {
         }
     }
 }
+
+extension JSONValue {
+    public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
+    public var objectValue: [String: JSONValue]? { if case .object(let o) = self { o } else { nil } }
+}
+
+/// The name templates used before the value became the one JSON type.
+public typealias TemplateValue = JSONValue

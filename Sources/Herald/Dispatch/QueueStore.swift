@@ -1,0 +1,246 @@
+import Foundation
+import Postgres
+import Providers
+import SMS
+
+/// All SQL of the queue: claiming due messages, recording what became of them, leases and
+/// receipts. `messages` is the queue: dispatchers claim due rows with `FOR UPDATE SKIP
+/// LOCKED`, so any number of processes share it without double claims, and record outcomes
+/// in batches through `unnest` arrays — no per-message round trip.
+///
+/// Which status may follow which is decided by the pure ``MessageStatus/after(_:)``; each
+/// statement takes its allowed source statuses from ``MessageStatus/sources(of:)``.
+/// Deadlines (due times, leases, send times) come from the caller's clock as `now`; only the
+/// bookkeeping `updated_at` is the database's own `now()`.
+public struct QueueStore: Sendable {
+    let pool: PostgresPool
+
+    public init(pool: PostgresPool) { self.pool = pool }
+
+    /// A claimed message, with what the dispatcher needs to send it.
+    public struct Claimed: Sendable {
+        public var id: UUID
+        public var to: String
+        public var country: String?
+        public var from: String?
+        public var body: String
+        public var channel: MessageChannel
+        public var kind: MessageKind
+        public var encoding: SMSEncoding
+        public var locale: String?
+        /// Attempts including this one: also the claim's token (a re-claim increments it).
+        public var attempts: Int
+        public var pinnedProviderID: UUID?
+        /// The claim cancelled it instead (a marketing message to an unsubscribed number).
+        public var canceled: Bool
+    }
+
+    /// Claims up to `limit` due messages for `lease`: transactional before marketing, oldest
+    /// first. A marketing message whose recipient has unsubscribed since it was queued is
+    /// cancelled by the same statement instead of claimed.
+    public func claim(limit: Int, lease: Duration, now: Date) async throws -> [Claimed] {
+        let leaseUntil = now.addingTimeInterval(Double(lease.wholeMilliseconds) / 1000)
+        let rows = try await pool.query(
+            """
+            WITH due AS (
+                SELECT id, kind = 'marketing' AND EXISTS (
+                    SELECT 1 FROM contacts c WHERE c.phone = messages.to_number AND NOT c.subscribed) AS opted_out
+                FROM messages
+                WHERE status = 'queued' AND send_after <= \(now)
+                ORDER BY priority, send_after
+                LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED
+            )
+            UPDATE messages m SET
+                status = CASE WHEN due.opted_out THEN 'canceled' ELSE 'sending' END,
+                attempts = m.attempts + CASE WHEN due.opted_out THEN 0 ELSE 1 END,
+                lease_until = \(leaseUntil),
+                error_code = CASE WHEN due.opted_out THEN 'recipient_unsubscribed' ELSE m.error_code END,
+                error_message = CASE WHEN due.opted_out THEN 'the recipient unsubscribed before the message was sent' ELSE m.error_message END,
+                updated_at = now()
+            FROM due
+            -- Checked again here, on the row version this statement updates: a row another
+            -- dispatcher claimed and committed in the meantime is left alone. (The scan above
+            -- can return it: its status test is implied by the partial index and is not always
+            -- re-evaluated when SKIP LOCKED meets a row that was updated after our snapshot.)
+            WHERE m.id = due.id AND m.status = 'queued'
+            RETURNING m.id, m.to_number, m.country, m.sender, m.body, m.channel, m.kind, m.encoding, m.locale, m.attempts,
+                      m.pinned_provider_id, due.opted_out
+            """)
+        return try rows.map { row in
+            Claimed(
+                id: try row.decode(0), to: try row.decode(1), country: try row.decode(2), from: try row.decode(3),
+                body: try row.decode(4), channel: try UnknownValue.parse(try row.decode(5)),
+                kind: try UnknownValue.parse(try row.decode(6)),
+                encoding: try UnknownValue.parse(try row.decode(7)), locale: try row.decode(8),
+                attempts: try row.decode(9), pinnedProviderID: try row.decode(10), canceled: try row.decode(11))
+        }
+    }
+
+    /// Puts messages whose lease ran out (their process died mid-send) back in the queue.
+    @discardableResult
+    public func requeueExpiredLeases(now: Date) async throws -> Int {
+        let rows = try await pool.query(
+            """
+            UPDATE messages SET status = 'queued', lease_until = NULL, updated_at = now()
+            -- Literal status (= sources(of: .leaseExpired), pinned by a test) so the planner
+            -- can use the partial index of in-flight rows.
+            WHERE status = 'sending' AND lease_until < \(now)
+            RETURNING id
+            """)
+        return rows.count
+    }
+
+    /// A status change the recorder made, for outgoing events.
+    public struct StatusChange: Sendable {
+        public var id: UUID
+        public var status: MessageStatus
+    }
+
+    /// Sent: the provider accepted them. A receipt that already arrived (delivered or
+    /// undelivered) is kept. Rows re-claimed by someone else since (attempts moved on) are
+    /// left alone.
+    public func recordSent(
+        ids: [UUID], attempts: [Int], providerIDs: [UUID?], providerMessageIDs: [String], now: Date
+    ) async throws -> [StatusChange] {
+        guard !ids.isEmpty else { return [] }
+        let rows = try await pool.query(
+            """
+            UPDATE messages m SET
+                status = CASE WHEN m.status IN ('delivered', 'undelivered') THEN m.status ELSE 'sent' END,
+                provider_id = v.provider_id,
+                provider_message_id = v.provider_message_id,
+                sent_at = \(now), lease_until = NULL, updated_at = now(),
+                error_code = NULL, error_message = NULL, provider_error_code = NULL
+            FROM unnest(\(ids)::uuid[], \(attempts)::int[], \(providerIDs)::uuid[], \(providerMessageIDs)::text[])
+                 AS v(id, attempts, provider_id, provider_message_id)
+            WHERE m.id = v.id AND m.attempts = v.attempts AND m.status = ANY(\(Self.sources(.accepted))::text[])
+            RETURNING m.id, m.status
+            """)
+        return try rows.map { StatusChange(id: try $0.decode(0), status: try UnknownValue.parse(try $0.decode(1))) }
+    }
+
+    /// Outbox: stored instead of sent (no provider configured, or an `outbox` provider).
+    public func recordOutboxed(
+        ids: [UUID], attempts: [Int], providerIDs: [UUID?], now: Date
+    ) async throws -> [StatusChange] {
+        guard !ids.isEmpty else { return [] }
+        return try await pool.withTransaction { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE messages m SET
+                    status = 'sent', provider_id = v.provider_id, provider_message_id = 'outbox-' || m.id::text,
+                    sent_at = \(now), lease_until = NULL, updated_at = now(),
+                    error_code = NULL, error_message = NULL, provider_error_code = NULL
+                FROM unnest(\(ids)::uuid[], \(attempts)::int[], \(providerIDs)::uuid[]) AS v(id, attempts, provider_id)
+                WHERE m.id = v.id AND m.attempts = v.attempts AND m.status = 'sending'
+                RETURNING m.id
+                """)
+            let sentIDs = try rows.map { try $0.decode(0, as: UUID.self) }
+            try await connection.query(
+                """
+                INSERT INTO outbox (message_id, to_number, body, channel)
+                SELECT m.id, m.to_number, m.body, m.channel FROM messages m WHERE m.id = ANY(\(sentIDs)::uuid[])
+                """)
+            return sentIDs.map { StatusChange(id: $0, status: .sent) }
+        }
+    }
+
+    /// Back to the queue after a transient failure, due again after `delays`. `counted`
+    /// false gives the attempt back (the message never left: a rate limit deferred it).
+    public func recordRetry(
+        ids: [UUID], attempts: [Int], delayMilliseconds: [Int64], counted: [Bool], providerIDs: [UUID?],
+        errorCodes: [String?], errorMessages: [String?], providerErrorCodes: [String?], now: Date
+    ) async throws {
+        guard !ids.isEmpty else { return }
+        try await pool.query(
+            """
+            UPDATE messages m SET
+                status = 'queued', lease_until = NULL, updated_at = now(),
+                send_after = \(now)::timestamptz + v.delay_ms * interval '1 millisecond',
+                attempts = m.attempts - CASE WHEN v.counted THEN 0 ELSE 1 END,
+                provider_id = COALESCE(v.provider_id, m.provider_id),
+                error_code = COALESCE(v.error_code, m.error_code),
+                error_message = COALESCE(v.error_message, m.error_message),
+                provider_error_code = COALESCE(v.provider_error_code, m.provider_error_code)
+            FROM unnest(\(ids)::uuid[], \(attempts)::int[], \(delayMilliseconds)::int8[], \(counted)::bool[],
+                        \(providerIDs)::uuid[], \(errorCodes)::text[], \(errorMessages)::text[], \(providerErrorCodes)::text[])
+                 AS v(id, attempts, delay_ms, counted, provider_id, error_code, error_message, provider_error_code)
+            WHERE m.id = v.id AND m.attempts = v.attempts AND m.status = ANY(\(Self.sources(.retry))::text[])
+            """)
+    }
+
+    /// Failed for good: the provider's code is kept on the message.
+    public func recordFailed(
+        ids: [UUID], attempts: [Int], providerIDs: [UUID?], errorCodes: [String], errorMessages: [String], providerErrorCodes: [String?]
+    ) async throws -> [StatusChange] {
+        guard !ids.isEmpty else { return [] }
+        let rows = try await pool.query(
+            """
+            UPDATE messages m SET
+                status = 'failed', lease_until = NULL, updated_at = now(),
+                provider_id = COALESCE(v.provider_id, m.provider_id),
+                error_code = v.error_code, error_message = v.error_message, provider_error_code = v.provider_error_code
+            FROM unnest(\(ids)::uuid[], \(attempts)::int[], \(providerIDs)::uuid[], \(errorCodes)::text[],
+                        \(errorMessages)::text[], \(providerErrorCodes)::text[])
+                 AS v(id, attempts, provider_id, error_code, error_message, provider_error_code)
+            WHERE m.id = v.id AND m.attempts = v.attempts AND m.status = ANY(\(Self.sources(.refused))::text[])
+            RETURNING m.id
+            """)
+        return try rows.map { StatusChange(id: try $0.decode(0), status: .failed) }
+    }
+
+    // MARK: Receipts
+
+    /// Applies one delivery receipt from `providerID`'s signed webhook. Returns the new status
+    /// when it changed.
+    ///
+    /// The receipt may only touch a message sent through that provider: one whose recorded
+    /// provider is this one and whose provider message id is the receipt's (or not recorded
+    /// yet, when the callback URL's `m=` names it); or, while the outcome of its first
+    /// submission is still being written (`sending`, no provider recorded), the message `m=`
+    /// names. A receipt of one provider can therefore never mark another provider's message,
+    /// nor a queued message nobody sent. The moves themselves are ``MessageStatus/after(_:)``'s:
+    /// a replayed or late receipt that would not change the status changes nothing.
+    public func applyReceipt(
+        _ receipt: DeliveryReceipt, providerID: UUID, messageID: UUID?, now: Date
+    ) async throws -> StatusChange? {
+        let event: MessageStatus.Event
+        switch receipt.status {
+        case .delivered: event = .deliveredReceipt
+        case .undelivered: event = .undeliveredReceipt
+        case .failed: event = .failedReceipt
+        case .sent, .pending: return nil
+        }
+        let target: MessageStatus = event == .deliveredReceipt ? .delivered : (event == .undeliveredReceipt ? .undelivered : .failed)
+        let errorCode: String? = target == .delivered ? nil : (target == .undelivered ? "undelivered" : "provider_failed")
+        let errorMessage: String? = target == .delivered ? nil : (receipt.errorMessage ?? "the provider reported \(receipt.providerStatus)")
+        let rows = try await pool.query(
+            """
+            UPDATE messages SET
+                status = \(target.rawValue),
+                delivered_at = CASE WHEN \(target.rawValue) = 'delivered' THEN COALESCE(\(receipt.occurredAt), \(now)) ELSE delivered_at END,
+                provider_id = COALESCE(provider_id, \(providerID)),
+                provider_message_id = COALESCE(provider_message_id, \(receipt.providerMessageID)),
+                lease_until = CASE WHEN status = 'queued' THEN NULL ELSE lease_until END,
+                error_code = \(errorCode), error_message = \(errorMessage), provider_error_code = \(receipt.errorCode),
+                updated_at = now()
+            WHERE id = (
+                SELECT id FROM messages
+                WHERE (provider_id = \(providerID) AND provider_message_id = \(receipt.providerMessageID))
+                   OR (id = \(messageID) AND provider_id = \(providerID) AND provider_message_id IS NULL)
+                   OR (id = \(messageID) AND provider_id IS NULL AND status = 'sending')
+                ORDER BY (id = \(messageID)) DESC NULLS LAST
+                LIMIT 1)
+              AND status = ANY(\(Self.sources(event))::text[])
+            RETURNING id
+            """)
+        guard let row = rows.first else { return nil }
+        return StatusChange(id: try row.decode(0), status: target)
+    }
+
+    /// The statuses an event may start from, as the text array statements bind.
+    static func sources(_ event: MessageStatus.Event) -> [String] {
+        MessageStatus.sources(of: event).map(\.rawValue)
+    }
+}

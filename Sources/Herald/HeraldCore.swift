@@ -1,0 +1,199 @@
+import Curl
+import Foundation
+import Logging
+import Postgres
+import ServiceLifecycle
+
+/// The whole application, built in one place: the database pool and the HTTP client (as
+/// lifecycle services), every store, every service, and each background worker by name.
+///
+/// `herald serve`, `herald worker`, the one-shot commands, the tests and the benchmarks all
+/// build Herald through this type, so wiring is written once. Nothing outside `Herald`
+/// sees the database: the HTTP layer and the CLI talk to the services.
+///
+/// Lifecycle: run ``lifecycle`` first and the workers after them in one `ServiceGroup` (the
+/// HTTP server last); a graceful shutdown then stops the server, the workers, the HTTP
+/// client and finally the pool and the embedded database, in that order. Code that never
+/// runs the services (tests, one-shot commands) calls ``close()``, which does the same.
+public struct HeraldCore: Sendable {
+    /// What differs between `serve`, `worker`, tests and benchmarks.
+    public struct Options: Sendable {
+        public var dispatcher = DispatcherConfiguration()
+        public var identityLimits = IdentityService.Limits()
+        /// bcrypt cost of new password hashes (tests use the minimum, 4).
+        public var passwordCost: UInt8 = 11
+        /// The clock every deadline reads; tests pass a ``AdjustableClock``.
+        public var clock: any HeraldClock = SystemClock()
+        /// How often idle event senders look for due events.
+        public var eventPoll: Duration = .milliseconds(500)
+        public init() {}
+    }
+
+    /// The background work of a process, each by name.
+    public struct Workers: Sendable {
+        /// Claims, routes, submits and records messages.
+        public let dispatcher: Dispatcher
+        /// Requeues messages whose dispatcher died mid-send.
+        public let leaseReaper: LeaseReaper
+        /// Delivers signed outgoing events to the app's `events_url`.
+        public let eventSender: EventDeliveryService
+        /// Purges what expires (sessions, idempotency keys, delivered events, …).
+        public let housekeeping: Housekeeping
+
+        /// All of them, in start order.
+        public var all: [any Service] { [dispatcher, leaseReaper, eventSender, housekeeping] }
+    }
+
+    public let configuration: HeraldConfiguration
+    public let clock: any HeraldClock
+    /// The folder holding `web/`, `templates/`, `migrations/` and `openapi.yaml`.
+    public let resourceDirectory: String
+    /// Where the embedded cluster lives, when there is one.
+    public let embeddedDirectory: String?
+
+    let database: DatabaseService
+    let httpClient: HTTPClientService
+
+    public let identity: IdentityService
+    public let settings: SettingsService
+    public let templates: TemplateService
+    public let messages: MessageService
+    public let providers: ProviderService
+    public let webhooks: WebhookService
+    public let consent: ConsentService
+    public let events: EventService
+    public let health: HealthService
+    public let callbacks: CallbackURLs
+    /// The key apps verify outgoing events with (shown in `GET /v1/settings`).
+    public let eventsSigningSecret: String
+    public let workers: Workers
+
+    /// The database pool and the HTTP client as services: run them before the workers.
+    public var lifecycle: [any Service] { [database, httpClient] }
+
+    /// Builds Herald over `database` (tests and benchmarks pass their own; ``open`` resolves
+    /// the configured one).
+    public init(
+        configuration: HeraldConfiguration, database: PostgresConfiguration, secret: ServerSecret,
+        resourceDirectory: String, options: Options = Options(), logger: Logger
+    ) {
+        let pool = PostgresPool(configuration: database, maxConnections: configuration.databasePoolSize, logger: logger)
+        self.init(configuration: configuration, pool: pool, runtime: nil, secret: secret,
+                  resourceDirectory: resourceDirectory, options: options, logger: logger)
+    }
+
+    init(
+        configuration: HeraldConfiguration, pool: PostgresPool, runtime: DatabaseRuntime?, stopEmbeddedOnClose: Bool = false,
+        secret: ServerSecret, resourceDirectory: String, options: Options, logger: Logger
+    ) {
+        let clock = options.clock
+        self.configuration = configuration
+        self.clock = clock
+        self.resourceDirectory = resourceDirectory
+        self.embeddedDirectory = runtime?.embedded?.clusterDirectory
+        database = DatabaseService(pool: pool, runtime: runtime, stopEmbedded: stopEmbeddedOnClose)
+
+        // Requests in flight: the window minus outcomes waiting to be written. A hung provider
+        // request holds its connection until it times out, so allow plenty, but not so many
+        // that a provider's accept queue overflows (resets after a request was read would
+        // make retries that duplicate messages).
+        let window = options.dispatcher.window
+        var httpConfiguration = HTTPClient.Configuration()
+        httpConfiguration.maxConcurrentTransfers = min(max(window, 64), 512) + 64
+        httpConfiguration.maxConnectionsPerHost = min(max(window, 64), 512)
+        let http = HTTPClient(configuration: httpConfiguration, logger: logger)
+        httpClient = HTTPClientService(client: http)
+
+        // Stores: all the SQL, one per aggregate.
+        let messageStore = MessageStore(pool: pool)
+        let queueStore = QueueStore(pool: pool)
+        let providerStore = ProviderStore(pool: pool, secret: secret)
+        let consentStore = ConsentStore(pool: pool)
+        let idempotencyStore = IdempotencyStore(pool: pool)
+        let eventStore = EventStore(pool: pool)
+        let webhookStore = WebhookStore(pool: pool)
+
+        // Services.
+        identity = IdentityService(store: IdentityStore(pool: pool), hasher: PasswordHasher(cost: options.passwordCost),
+                                   limits: options.identityLimits, logger: logger)
+        settings = SettingsService(store: SettingsStore(pool: pool), logger: logger)
+        eventsSigningSecret = SettingsService.eventsSigningSecret(secret)
+        events = EventService(store: eventStore, settings: settings, signingSecret: eventsSigningSecret, clock: clock, logger: logger)
+        callbacks = CallbackURLs(publicURL: configuration.resolvedPublicURL)
+        consent = ConsentService(store: consentStore)
+        let directory = ProviderDirectory(store: providerStore)
+        let providerClient = ProviderClient(http: http, timeout: options.dispatcher.providerTimeout)
+        providers = ProviderService(store: providerStore, directory: directory, client: providerClient,
+                                    callbacks: callbacks, logger: logger)
+        templates = TemplateService(store: TemplateStore(pool: pool), logger: logger)
+        messages = MessageService(store: messageStore, outbox: OutboxStore(pool: pool), idempotency: idempotencyStore,
+                                  consent: consentStore, settings: settings, templates: templates, clock: clock, logger: logger)
+        webhooks = WebhookService(directory: directory, messages: messageStore, queue: queueStore, store: webhookStore,
+                                  consent: consentStore, settings: settings, events: events,
+                                  replies: ReplyTexts(directory: resourceDirectory + "/templates/replies"),
+                                  clock: clock, logger: logger)
+        health = HealthService(pool: pool)
+
+        workers = Workers(
+            dispatcher: Dispatcher(store: queueStore, providers: providerStore, directory: directory, client: providerClient,
+                                   callbacks: callbacks, events: events, configuration: options.dispatcher, clock: clock,
+                                   logger: logger.with("component", "dispatcher")),
+            leaseReaper: LeaseReaper(queue: queueStore, clock: clock, logger: logger.with("component", "lease-reaper")),
+            eventSender: EventDeliveryService(events: events, http: http, idlePoll: options.eventPoll,
+                                              logger: logger.with("component", "events")),
+            housekeeping: Housekeeping(identity: identity, idempotency: idempotencyStore, events: eventStore,
+                                       webhooks: webhookStore, providers: providerStore, clock: clock,
+                                       logger: logger.with("component", "housekeeping")))
+    }
+
+    /// Resolves the configured database (`DATABASE_URL`, or the embedded cluster, started
+    /// when needed), applies pending migrations and builds Herald over it.
+    ///
+    /// `ownsEmbeddedDatabase`: stop the embedded server on close even when another process
+    /// started it (`serve` owns it; one-shot commands stop only what they started).
+    public static func open(
+        configuration: HeraldConfiguration, options: Options = Options(), ownsEmbeddedDatabase: Bool = false,
+        migrate: Bool = true, logger: Logger
+    ) async throws -> HeraldCore {
+        let resources = try ResourceLocator.locate(explicit: configuration.resourceDirectory)
+        // Generated on first start in embedded mode; a missing one with DATABASE_URL stops here.
+        let secret = try ServerSecret.load(configuration: configuration)
+        let runtime = try await DatabaseRuntime.open(configuration, logger: logger)
+        let pool = PostgresPool(
+            configuration: runtime.configuration, maxConnections: configuration.databasePoolSize, logger: logger)
+        let core = HeraldCore(
+            configuration: configuration, pool: pool, runtime: runtime,
+            stopEmbeddedOnClose: ownsEmbeddedDatabase || runtime.startedEmbedded,
+            secret: secret, resourceDirectory: resources, options: options, logger: logger)
+        if migrate {
+            do {
+                try await core.migrate(logger: logger)
+            } catch {
+                await core.close()
+                throw error
+            }
+        }
+        return core
+    }
+
+    /// Applies pending migrations; returns the versions applied.
+    @discardableResult
+    public func migrate(logger: Logger) async throws -> [Int] {
+        try await Migrator(directory: resourceDirectory + "/migrations", logger: logger).migrate(database.pool)
+    }
+
+    /// Stops what ``lifecycle`` runs, for code that never ran it: the HTTP client, then the
+    /// pool and the embedded database. Safe to call more than once.
+    public func close() async {
+        await httpClient.close()
+        await database.close()
+    }
+}
+
+extension Logger {
+    func with(_ key: String, _ value: String) -> Logger {
+        var copy = self
+        copy[metadataKey: key] = "\(value)"
+        return copy
+    }
+}
