@@ -112,7 +112,8 @@ enum AdapterSupport {
         request.method.uppercased() == "GET" ? try queryParameters(of: request.url) : try bodyParameters(of: request)
     }
 
-    private static func bodyParameters(of request: WebhookRequest) throws(WebhookError) -> [(String, String)] {
+    /// The body's parameters (form or JSON object, as `parameters(of:)` reads them); nothing for a GET.
+    static func bodyParameters(of request: WebhookRequest) throws(WebhookError) -> [(String, String)] {
         var pairs: [(String, String)] = []
         guard request.method.uppercased() != "GET", !request.body.isEmpty else { return pairs }
         let looksLikeJSON = isJSON(request) || request.body.first(where: { !isWhitespace($0) }) == UInt8(ascii: "{")
