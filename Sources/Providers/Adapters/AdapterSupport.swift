@@ -101,7 +101,9 @@ enum AdapterSupport {
 
     /// The `key=value` parameters of a webhook that may arrive as a GET query, a POST form or a POST
     /// JSON object (Vonage sends all three). Query parameters come first; JSON values that are not
-    /// scalars are skipped.
+    /// scalars are skipped. Fit only for webhooks authenticated by a token in their URL, where
+    /// nothing is signed: a signed webhook is read from what its signature covers and nothing else
+    /// (each adapter's `signedParameters(of:)`).
     static func parameters(of request: WebhookRequest) throws(WebhookError) -> [(String, String)] {
         try queryParameters(of: request.url) + bodyParameters(of: request)
     }
