@@ -153,6 +153,25 @@ import Testing
         #expect(adapter.verifySignature(request(url: url, params: params, signature: signature, nonce: "n1"), now: Date()))
     }
 
+    @Test("receipts read the body as the form the signature covers, whatever the unsigned Content-Type says")
+    func bodyReadAsSigned() throws {
+        let adapter = try Self.adapter()
+        // The signature covers one form parameter whose name happens to be JSON. Read as JSON
+        // because of a header nobody signed, it would become a receipt for another message.
+        let body = #"{"MessageUUID":"victim","Status":"delivered"}"#
+        let signature = try #require(PlivoSignature.signature(method: "POST", url: Fixtures.callback, parameters: [(body, "")],
+                                                              nonce: Self.nonce, authToken: Self.token))
+        let request = Fixtures.postJSON(Fixtures.callback, body, headers: ["X-Plivo-Signature-V3": signature,
+                                                                           "X-Plivo-Signature-V3-Nonce": Self.nonce])
+        #expect(adapter.verifySignature(request, now: Date()))
+        #expect(throws: WebhookError.self) { try adapter.receipts(request) }
+        #expect(throws: WebhookError.self) { try adapter.inbound(request) }
+        // A form body marked as JSON is still the signed form.
+        let mislabelled = WebhookRequest(method: "POST", url: Fixtures.callback, headers: ["content-type": "application/json"],
+                                         body: Fixtures.form([("MessageUUID", "m1"), ("Status", "delivered")]))
+        #expect(try adapter.receipts(mislabelled) == [DeliveryReceipt(providerMessageID: "m1", status: .delivered, providerStatus: "delivered")])
+    }
+
     // MARK: Webhooks
 
     @Test("message status callbacks map Plivo's statuses and keep a real ErrorCode")

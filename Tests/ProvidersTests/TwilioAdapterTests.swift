@@ -221,6 +221,28 @@ import Testing
         }
     }
 
+    @Test("receipts read the body as the form the signature covers, whatever the unsigned Content-Type says")
+    func bodyReadAsSigned() throws {
+        let adapter = try Self.adapter()
+        // The signature covers one form parameter whose name happens to be JSON. Read as JSON
+        // because of a header nobody signed, it would become a receipt for another message.
+        let body = #"{"MessageSid":"SMVICTIM","MessageStatus":"delivered"}"#
+        let signature = TwilioSignature.signature(url: Fixtures.callback, parameters: [(body, "")], authToken: Self.token)
+        let request = Fixtures.postJSON(Fixtures.callback, body, headers: ["X-Twilio-Signature": signature])
+        #expect(adapter.verifySignature(request, now: Date()))
+        #expect(throws: WebhookError.self) { try adapter.receipts(request) }
+        #expect(throws: WebhookError.self) { try adapter.inbound(request) }
+        // A form body marked as JSON is still the signed form.
+        let pairs = [("MessageSid", "SM1"), ("MessageStatus", "delivered")]
+        let mislabelled = WebhookRequest(method: "POST", url: Fixtures.callback, headers: ["content-type": "application/json"],
+                                         body: Fixtures.form(pairs))
+        #expect(try adapter.receipts(mislabelled) == [DeliveryReceipt(providerMessageID: "SM1", status: .delivered, providerStatus: "delivered")])
+        // With bodySHA256 in the signed URL the JSON body is what the hash binds, and is read.
+        let json = #"{"MessageSid":"SM2","MessageStatus":"failed"}"#
+        let hashed = Fixtures.postJSON(Fixtures.callback + "&bodySHA256=" + TwilioSignature.bodyHash(Array(json.utf8)), json)
+        #expect(try adapter.receipts(hashed) == [DeliveryReceipt(providerMessageID: "SM2", status: .failed, providerStatus: "failed")])
+    }
+
     @Test("malformed status callbacks throw")
     func malformedReceipts() throws {
         let adapter = try Self.adapter()

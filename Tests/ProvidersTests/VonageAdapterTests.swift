@@ -315,13 +315,119 @@ import _CryptoExtras
         let other = try Self.adapter(extra: ["signature_secret": "another-secret"])
         #expect(!other.verifySignature(request, now: Self.now))
         // Our own HS256 tokens round-trip; `alg: none` and broken tokens do not.
-        let own = JWT.hs256(claims: ["iat": 1_735_689_600], secret: "signature-secret-1")
+        let own = JWT.hs256(claims: ["iat": 1_735_689_600, "payload_hash": Self.sha256Hex(body)], secret: "signature-secret-1")
         #expect(adapter.verifySignature(Fixtures.postJSON(Fixtures.callback, body, headers: ["Authorization": "Bearer " + own]), now: Self.now))
         let none = JWT.base64URL(Array(#"{"alg":"none"}"#.utf8)) + "." + JWT.base64URL(Array(#"{"iat":1735689600}"#.utf8)) + "."
         #expect(!adapter.verifySignature(Fixtures.postJSON(Fixtures.callback, body, headers: ["Authorization": "Bearer " + none]), now: Self.now))
         #expect(!adapter.verifySignature(Fixtures.postJSON(Fixtures.callback, body, headers: ["Authorization": "Bearer x.y"]), now: Self.now))
         let unbounded = JWT.hs256(claims: ["sub": "x"], secret: "signature-secret-1")
         #expect(!adapter.verifySignature(Fixtures.postJSON(Fixtures.callback, body, headers: ["Authorization": "Bearer " + unbounded]), now: Self.now))
+    }
+
+    @Test("a webhook JWT without payload_hash is refused: it would vouch for any body")
+    func webhookJWTNeedsPayloadHash() throws {
+        let adapter = try Self.adapter(extra: ["signature_secret": "signature-secret-1"])
+        let body = #"{"status":"completed","uuid":"63f61863-4a51-4f6b-86e1-46edebcf9356"}"#
+        let unhashed = JWT.hs256(claims: ["iat": 1_735_689_600, "jti": "j1"], secret: "signature-secret-1")
+        #expect(!adapter.verifySignature(Fixtures.postJSON(Fixtures.callback, body, headers: ["Authorization": "Bearer " + unhashed]), now: Self.now))
+        let other = #"{"status":"failed","uuid":"63f61863-4a51-4f6b-86e1-46edebcf9356"}"#
+        #expect(!adapter.verifySignature(Fixtures.postJSON(Fixtures.callback, other, headers: ["Authorization": "Bearer " + unhashed]), now: Self.now))
+        let notText = JWT.hs256(claims: ["iat": 1_735_689_600, "payload_hash": 5], secret: "signature-secret-1")
+        #expect(!adapter.verifySignature(Fixtures.postJSON(Fixtures.callback, body, headers: ["Authorization": "Bearer " + notText]), now: Self.now))
+    }
+
+    // MARK: Only what is signed is read
+
+    static func sha256Hex(_ text: String) -> String {
+        SHA256.hash(data: Array(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// `pairs` with a fresh `timestamp` and their `sig` (md5hash, secret `sig-secret`).
+    static func signed(_ pairs: [(String, String)]) -> [(String, String)] {
+        let all = pairs + [("timestamp", String(Int(now.timeIntervalSince1970) - 10))]
+        return all + [("sig", VonageSignature.signature(parameters: all, secret: "sig-secret"))]
+    }
+
+    static let inboundURL = "https://herald.example.com/webhooks/prv_1/inbound"
+
+    @Test("a signed inbound SMS is read from its signed body: msisdn and text added to the query are ignored")
+    func signedInboundIgnoresQuery() throws {
+        let adapter = try Self.adapter(extra: ["signature_secret": "sig-secret"])
+        let pairs = Self.signed([("msisdn", "447700900001"), ("to", "447700900000"), ("messageId", "0A0000000123ABCD1"),
+                                 ("text", "Hello"), ("type", "text")])
+        let expected = InboundMessage(providerMessageID: "0A0000000123ABCD1", from: "+447700900001", to: "+447700900000", text: "Hello")
+        // A captured, validly signed webhook replayed with another sender, text and id in its URL.
+        let query = "?" + FormEncoding.encode([("msisdn", "447700900666"), ("text", "STOP"), ("to", "447700900999"),
+                                                ("messageId", "0AFORGED")])
+        let form = Fixtures.post(Self.inboundURL + query, form: pairs)
+        #expect(adapter.verifySignature(form, now: Self.now))
+        #expect(try adapter.inbound(form) == expected)
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: Dictionary(uniqueKeysWithValues: pairs)), as: UTF8.self)
+        let posted = Fixtures.postJSON(Self.inboundURL + query, json)
+        #expect(adapter.verifySignature(posted, now: Self.now))
+        #expect(try adapter.inbound(posted) == expected)
+
+        // A field the signed set lacks cannot be supplied through the query either.
+        let textless = Self.signed([("msisdn", "447700900001"), ("to", "447700900000"), ("messageId", "0A2")])
+        let added = Fixtures.post(Self.inboundURL + "?text=STOP", form: textless)
+        #expect(adapter.verifySignature(added, now: Self.now))
+        #expect(try adapter.inbound(added).text == "")
+        // Nor can a required one: the sender only in the query is no sender.
+        let senderless = Fixtures.post(Self.inboundURL + "?msisdn=447700900666", form: Self.signed([("to", "447700900000"), ("text", "STOP")]))
+        #expect(adapter.verifySignature(senderless, now: Self.now))
+        #expect(throws: WebhookError.self) { try adapter.inbound(senderless) }
+
+        // A GET is signed over its whole query, so an added or changed field breaks the signature.
+        let get = WebhookRequest(method: "GET", url: Self.inboundURL + "?" + FormEncoding.encode(pairs), headers: [:], body: [])
+        #expect(adapter.verifySignature(get, now: Self.now))
+        #expect(try adapter.inbound(get) == expected)
+        let prefixed = WebhookRequest(method: "GET", url: Self.inboundURL + "?msisdn=447700900666&" + FormEncoding.encode(pairs), headers: [:], body: [])
+        #expect(!adapter.verifySignature(prefixed, now: Self.now))
+    }
+
+    @Test("a signed receipt is read from its signed body: messageId and status in the query are ignored")
+    func signedReceiptIgnoresQuery() throws {
+        let adapter = try Self.adapter(extra: ["signature_secret": "sig-secret"])
+        let pairs = Self.signed([("msisdn", "447700900000"), ("to", "AcmeInc"), ("messageId", "0A0000001234567B"),
+                                 ("status", "failed"), ("err-code", "6")])
+        let expected = [DeliveryReceipt(providerMessageID: "0A0000001234567B", status: .undelivered, providerStatus: "failed", errorCode: "6")]
+        // Herald's own query (`?t=tok`) plus a forged id and status.
+        let url = Fixtures.callback + "&" + FormEncoding.encode([("messageId", "0AVICTIM"), ("status", "delivered"), ("err-code", "0")])
+        let form = Fixtures.post(url, form: pairs)
+        #expect(adapter.verifySignature(form, now: Self.now))
+        #expect(try adapter.receipts(form) == expected)
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: Dictionary(uniqueKeysWithValues: pairs)), as: UTF8.self)
+        let posted = Fixtures.postJSON(url, json)
+        #expect(adapter.verifySignature(posted, now: Self.now))
+        #expect(try adapter.receipts(posted) == expected)
+        // A signed call event in the body cannot be turned into an SMS receipt from the query.
+        let event = Fixtures.post(url, form: Self.signed([("uuid", "u1"), ("status", "ringing")]))
+        #expect(adapter.verifySignature(event, now: Self.now))
+        #expect(try adapter.receipts(event) == [DeliveryReceipt(providerMessageID: "u1", status: .pending, providerStatus: "ringing")])
+    }
+
+    @Test("a JWT-signed event is read from the body its payload_hash binds, never from the query")
+    func jwtEventIgnoresQuery() throws {
+        let adapter = try Self.adapter(extra: ["signature_secret": "signature-secret-1"])
+        let body = #"{"status":"failed","uuid":"63f61863-4a51-4f6b-86e1-46edebcf9356","timestamp":"2020-01-01T12:00:00.000Z"}"#
+        let token = JWT.hs256(claims: ["iat": 1_735_689_600, "jti": "j1", "payload_hash": Self.sha256Hex(body)], secret: "signature-secret-1")
+        let url = Fixtures.callback + "&" + FormEncoding.encode([("uuid", "other-call"), ("status", "completed"),
+                                                                 ("messageId", "0AVICTIM")])
+        let request = Fixtures.postJSON(url, body, headers: ["Authorization": "Bearer " + token])
+        #expect(adapter.verifySignature(request, now: Self.now))
+        #expect(try adapter.receipts(request) == [DeliveryReceipt(providerMessageID: "63f61863-4a51-4f6b-86e1-46edebcf9356", status: .failed,
+                                                                 providerStatus: "failed", occurredAt: Date(timeIntervalSince1970: 1_577_880_000))])
+        // An inbound shape only in the query is not there at all.
+        let inbound = Fixtures.postJSON(Self.inboundURL + "?msisdn=447700900666&to=447700900000&text=STOP", body,
+                                        headers: ["Authorization": "Bearer " + token])
+        #expect(throws: WebhookError.self) { try adapter.inbound(inbound) }
+    }
+
+    @Test("without a signature secret the URL token vouches for the whole request, query included")
+    func unsignedReadsQuery() throws {
+        let adapter = try Self.adapter()
+        let request = Fixtures.post(Fixtures.callback + "&messageId=0A1", form: [("status", "delivered")])
+        #expect(try adapter.receipts(request).first?.providerMessageID == "0A1")
     }
 
     // MARK: Webhooks

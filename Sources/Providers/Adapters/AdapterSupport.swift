@@ -101,7 +101,9 @@ enum AdapterSupport {
 
     /// The `key=value` parameters of a webhook that may arrive as a GET query, a POST form or a POST
     /// JSON object (Vonage sends all three). Query parameters come first; JSON values that are not
-    /// scalars are skipped.
+    /// scalars are skipped. Fit only for webhooks authenticated by a token in their URL, where
+    /// nothing is signed: a signed webhook is read from what its signature covers and nothing else
+    /// (each adapter's `signedParameters(of:)`).
     static func parameters(of request: WebhookRequest) throws(WebhookError) -> [(String, String)] {
         try queryParameters(of: request.url) + bodyParameters(of: request)
     }
@@ -112,7 +114,8 @@ enum AdapterSupport {
         request.method.uppercased() == "GET" ? try queryParameters(of: request.url) : try bodyParameters(of: request)
     }
 
-    private static func bodyParameters(of request: WebhookRequest) throws(WebhookError) -> [(String, String)] {
+    /// The body's parameters (form or JSON object, as `parameters(of:)` reads them); nothing for a GET.
+    static func bodyParameters(of request: WebhookRequest) throws(WebhookError) -> [(String, String)] {
         var pairs: [(String, String)] = []
         guard request.method.uppercased() != "GET", !request.body.isEmpty else { return pairs }
         let looksLikeJSON = isJSON(request) || request.body.first(where: { !isWhitespace($0) }) == UInt8(ascii: "{")
@@ -173,21 +176,31 @@ enum AdapterSupport {
         return value.count > 300 ? String(value.prefix(300)) + "…" : value
     }
 
-    /// Text as XML character data or attribute value.
+    /// Text as XML 1.0 character data or a quoted attribute value, the one escaper TwiML
+    /// (`TwilioAdapter.twiml`) and Plivo XML (`PlivoAdapter.answerXML`) share.
+    ///
+    /// It works on Unicode scalars, not `Character`s: a grapheme cluster such as `<` followed by
+    /// U+0338 COMBINING LONG SOLIDUS OVERLAY is one `Character` equal to no markup character, yet
+    /// an XML parser reads its first scalar as the start of a tag. Scalars XML 1.0 does not allow
+    /// at all (§2.2 `Char`: the C0 controls other than tab, line feed and carriage return, and
+    /// U+FFFE, U+FFFF; Swift strings hold no lone surrogates) become a space, so the document
+    /// stays well-formed whatever the message text holds and the words around them stay apart.
     static func xmlEscaped(_ text: String) -> String {
-        var out = ""
+        var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            default: out.append(character)
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x26: out.append(contentsOf: "&amp;".utf8)
+            case 0x3C: out.append(contentsOf: "&lt;".utf8)
+            case 0x3E: out.append(contentsOf: "&gt;".utf8)
+            case 0x22: out.append(contentsOf: "&quot;".utf8)
+            case 0x27: out.append(contentsOf: "&apos;".utf8)
+            case 0x09, 0x0A, 0x0D: out.append(UInt8(scalar.value))
+            case 0x00...0x1F, 0xFFFE, 0xFFFF: out.append(0x20)
+            default: UTF8.encode(scalar) { out.append($0) }
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `+4915112345678` → `4915112345678` (Vonage wants numbers without the plus).

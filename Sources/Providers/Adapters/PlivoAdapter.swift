@@ -120,11 +120,17 @@ public struct PlivoAdapter: ProviderAdapter {
                                       nonce: nonce, authToken: authToken)
     }
 
+    /// What `verifySignature` checked: the query (the V3 signature covers the URL) and the body
+    /// read as a form, the way the signature covers it, whatever the unsigned `Content-Type` says.
+    private static func signedParameters(of request: WebhookRequest) throws(WebhookError) -> [(String, String)] {
+        try AdapterSupport.queryParameters(of: request.url) + AdapterSupport.formParameters(of: request)
+    }
+
     /// Message status callbacks (`MessageUUID`, `Status`, `ErrorCode`,
     /// https://www.plivo.com/docs/messaging/concepts/callbacks) and call hang-up callbacks
     /// (`RequestUUID`, `CallStatus`, `HangupCause`, https://www.plivo.com/docs/voice/concepts/callbacks).
     public func receipts(_ request: WebhookRequest) throws(WebhookError) -> [DeliveryReceipt] {
-        let form = try AdapterSupport.parameters(of: request)
+        let form = try Self.signedParameters(of: request)
         if let id = form.value("MessageUUID"), let status = form.value("Status") {
             guard !id.isEmpty else { throw WebhookError("the Plivo callback has an empty MessageUUID") }
             let errorCode = form.value("ErrorCode").flatMap { $0.isEmpty || $0 == "000" ? nil : $0 }
@@ -162,7 +168,7 @@ public struct PlivoAdapter: ProviderAdapter {
     /// Inbound SMS: `From`, `To`, `Text`, `MessageUUID` (https://www.plivo.com/docs/messaging/concepts/callbacks).
     /// Plivo writes numbers without `+`.
     public func inbound(_ request: WebhookRequest) throws(WebhookError) -> InboundMessage {
-        let form = try AdapterSupport.parameters(of: request)
+        let form = try Self.signedParameters(of: request)
         guard let from = form.value("From"), !from.isEmpty, let to = form.value("To"), !to.isEmpty else {
             throw WebhookError("not a Plivo incoming message: From/To missing")
         }

@@ -150,11 +150,20 @@ public struct TwilioAdapter: ProviderAdapter {
         return urls.contains { TwilioSignature.isValid(signature, url: $0, parameters: form, authToken: authToken) }
     }
 
+    /// What `verifySignature` checked: the query (Twilio signs the whole URL) and the body — read
+    /// as a form, the way the signature covers it, whatever the unsigned `Content-Type` says, or,
+    /// when the URL carries `bodySHA256`, as the JSON (or form) body that hash binds.
+    private static func signedParameters(of request: WebhookRequest) throws(WebhookError) -> [(String, String)] {
+        let query = try AdapterSupport.queryParameters(of: request.url)
+        if query.value("bodySHA256") != nil { return query + (try AdapterSupport.bodyParameters(of: request)) }
+        return query + (try AdapterSupport.formParameters(of: request))
+    }
+
     /// Message status callbacks (`MessageSid`, `MessageStatus`, `ErrorCode`,
     /// https://www.twilio.com/docs/messaging/guides/track-outbound-message-status) and call status
     /// callbacks (`CallSid`, `CallStatus`, https://www.twilio.com/docs/voice/api/call-resource#statuscallback).
     public func receipts(_ request: WebhookRequest) throws(WebhookError) -> [DeliveryReceipt] {
-        let form = try AdapterSupport.parameters(of: request)
+        let form = try Self.signedParameters(of: request)
         let errorCode = form.value("ErrorCode").flatMap { $0.isEmpty ? nil : $0 }
         let errorMessage = form.value("ErrorMessage").flatMap { $0.isEmpty ? nil : AdapterSupport.trimmed($0) }
         if let sid = form.value("MessageSid") ?? form.value("SmsSid"),
@@ -198,7 +207,7 @@ public struct TwilioAdapter: ProviderAdapter {
     /// An incoming message webhook: `MessageSid`, `From`, `To`, `Body`
     /// (https://www.twilio.com/docs/messaging/guides/webhook-request).
     public func inbound(_ request: WebhookRequest) throws(WebhookError) -> InboundMessage {
-        let form = try AdapterSupport.parameters(of: request)
+        let form = try Self.signedParameters(of: request)
         guard let from = form.value("From"), !from.isEmpty, let to = form.value("To"), !to.isEmpty else {
             throw WebhookError("not a Twilio incoming message: From/To missing")
         }

@@ -17,6 +17,8 @@ import _CryptoExtras
 ///   `sig` when the account signs messages (https://developer.vonage.com/en/getting-started/concepts/signing-messages);
 ///   Voice events carry an HS256 JWT in `Authorization: Bearer`
 ///   (https://developer.vonage.com/en/getting-started/concepts/webhooks#validating-signed-webhooks).
+///   With a signature secret configured, receipts and inbound messages are read only from what
+///   the signature covers, never from the (unsigned) query of a POST callback URL.
 ///
 /// A long SMS is split into parts and each part gets its own `message-id` and its own receipt;
 /// Herald keeps the first part's id, so receipts for later parts do not match a message.
@@ -206,7 +208,9 @@ public struct VonageAdapter: ProviderAdapter {
     }
 
     /// An HS256 webhook JWT: signature with the signature secret, `iat` within the replay window,
-    /// `exp` not passed, `payload_hash` (hex SHA-256 of the body) matching when present.
+    /// `exp` not passed, and `payload_hash` (hex SHA-256 of the body) present and matching. The
+    /// token signs nothing of the request but that hash, so a token without one would let a
+    /// captured token carry any body for as long as it lives.
     private func verifyJWT(_ token: String, body: [UInt8], secret: String, now: Date) -> Bool {
         guard let claims = JWT.verifiedHS256Claims(token, secret: secret) else { return false }
         let seconds = now.timeIntervalSince1970
@@ -215,19 +219,27 @@ public struct VonageAdapter: ProviderAdapter {
         guard issued != nil || expires != nil else { return false }
         if let issued, abs(seconds - issued) > Self.replayWindow { return false }
         if let expires, seconds > expires { return false }
-        if let hash = claims["payload_hash"] {
-            guard let expected = AdapterSupport.string(hash)?.lowercased(),
-                  ConstantTime.equals(Array(AdapterSupport.hex(SHA256.hash(data: body)).utf8), Array(expected.utf8))
-            else { return false }
-        }
-        return true
+        guard let expected = AdapterSupport.string(claims["payload_hash"])?.lowercased() else { return false }
+        return ConstantTime.equals(Array(AdapterSupport.hex(SHA256.hash(data: body)).utf8), Array(expected.utf8))
+    }
+
+    /// The parameters receipts and inbound messages are read from: with a signature secret, only
+    /// what `verifySignature` checked — the body a webhook JWT's `payload_hash` binds, or the set
+    /// the `sig` covers (the query of a GET, the body of a POST). Anything else the request carries,
+    /// above all the query of a POST, is not Vonage's word: read, it would let one captured signed
+    /// webhook be replayed within the replay window with another `msisdn`, `text`, `messageId` or
+    /// `status` in its URL. Without a secret the URL token vouches for the whole request.
+    private func signedParameters(of request: WebhookRequest) throws(WebhookError) -> [(String, String)] {
+        guard signatureSecret != nil else { return try AdapterSupport.parameters(of: request) }
+        if request.header("authorization") != nil { return try AdapterSupport.bodyParameters(of: request) }
+        return try AdapterSupport.sentParameters(of: request)
     }
 
     /// SMS delivery receipts (`messageId`, `status`, `err-code`,
     /// https://developer.vonage.com/en/messaging/sms/guides/delivery-receipts) and Voice call events
     /// (JSON `uuid`, `status`, https://developer.vonage.com/en/voice/voice-api/webhook-reference#event-webhook).
     public func receipts(_ request: WebhookRequest) throws(WebhookError) -> [DeliveryReceipt] {
-        let parameters = try AdapterSupport.parameters(of: request)
+        let parameters = try signedParameters(of: request)
         if let id = parameters.value("messageId"), let status = parameters.value("status") {
             guard !id.isEmpty else { throw WebhookError("the Vonage receipt has an empty messageId") }
             let errorCode = parameters.value("err-code").flatMap { $0.isEmpty || $0 == "0" ? nil : $0 }
@@ -281,7 +293,7 @@ public struct VonageAdapter: ProviderAdapter {
     /// Inbound SMS: `msisdn` (sender, digits without `+`), `to`, `text`, `messageId`
     /// (https://developer.vonage.com/en/messaging/sms/guides/inbound-sms).
     public func inbound(_ request: WebhookRequest) throws(WebhookError) -> InboundMessage {
-        let parameters = try AdapterSupport.parameters(of: request)
+        let parameters = try signedParameters(of: request)
         guard let msisdn = parameters.value("msisdn"), !msisdn.isEmpty,
               let to = parameters.value("to"), !to.isEmpty else {
             throw WebhookError("not a Vonage inbound message: msisdn/to missing")
