@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Postgres
 import ServiceLifecycle
+import SMS
 
 /// The whole application, built in one place: the database pool and the HTTP client (as
 /// lifecycle services), every store, every service, and each background worker by name.
@@ -77,7 +78,8 @@ public struct HeraldCore: Sendable {
         configuration: HeraldConfiguration, database: PostgresConfiguration, secret: ServerSecret,
         resourceDirectory: String, options: Options = Options(), logger: Logger
     ) {
-        let pool = PostgresPool(configuration: database, maxConnections: configuration.databasePoolSize, logger: logger)
+        let pool = PostgresPool(configuration: Self.session(database, configuration), maxConnections: configuration.databasePoolSize,
+                                logger: logger)
         self.init(configuration: configuration, pool: pool, runtime: nil, secret: secret,
                   resourceDirectory: resourceDirectory, options: options, logger: logger)
     }
@@ -160,7 +162,8 @@ public struct HeraldCore: Sendable {
         let secret = try ServerSecret.load(configuration: configuration)
         let runtime = try await DatabaseRuntime.open(configuration, logger: logger)
         let pool = PostgresPool(
-            configuration: runtime.configuration, maxConnections: configuration.databasePoolSize, logger: logger)
+            configuration: session(runtime.configuration, configuration), maxConnections: configuration.databasePoolSize,
+            logger: logger)
         let core = HeraldCore(
             configuration: configuration, pool: pool, runtime: runtime,
             stopEmbeddedOnClose: ownsEmbeddedDatabase || runtime.startedEmbedded,
@@ -174,6 +177,13 @@ public struct HeraldCore: Sendable {
             }
         }
         return core
+    }
+
+    /// Every connection of the application runs under the statement timeout.
+    static func session(_ database: PostgresConfiguration, _ configuration: HeraldConfiguration) -> PostgresConfiguration {
+        var database = database
+        database.serverSettings["statement_timeout"] = String(configuration.statementTimeout.wholeMilliseconds)
+        return database
     }
 
     /// Applies pending migrations; returns the versions applied.

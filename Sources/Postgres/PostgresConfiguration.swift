@@ -14,6 +14,10 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
     /// statements skip parsing and planning). A statement is prepared the second time a connection runs it; `0`
     /// never prepares (e.g. behind a transaction-pooling pgbouncer).
     public var statementCacheCapacity: Int = 256
+    /// Server settings every connection starts with (`statement_timeout`, …), sent as
+    /// libpq's `options` (`-c name=value`) after any `options` the conninfo already has.
+    /// Names and values must be plain setting names and values: no spaces or backslashes.
+    public var serverSettings: [String: String] = [:]
 
     public init(conninfo: String, connectTimeout: Duration = .seconds(10)) {
         self.conninfo = conninfo

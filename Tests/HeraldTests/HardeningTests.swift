@@ -1,5 +1,5 @@
 import Foundation
-import Herald
+@testable import Herald
 import HeraldHTTP
 import HTTPTypes
 import Hummingbird
@@ -215,6 +215,24 @@ import Testing
         let configuration = try HeraldConfiguration.fromEnvironment(["HERALD_METRICS_TOKEN": "metrics-token-0123456789"])
         #expect(configuration.metricsToken == "metrics-token-0123456789")
         #expect(throws: ConfigurationError.self) { try HeraldConfiguration.fromEnvironment(["HERALD_METRICS_TOKEN": "short"]) }
+    }
+
+    // MARK: Database
+
+    @Test("every statement of the application runs under a statement timeout")
+    func statementTimeout() async throws {
+        try await TestHerald.with { herald in
+            let setting = try await herald.pool.query("SELECT current_setting('statement_timeout')")
+            #expect(try setting[0].decode(0, as: String.self) == "30s")
+            var configuration = herald.core.configuration
+            configuration.statementTimeout = .milliseconds(200)
+            let short = HeraldCore(configuration: configuration, database: herald.database, secret: ServerSecret(testSecret),
+                                   resourceDirectory: repositoryRoot, logger: testLogger)
+            await #expect(throws: PostgresError.self) { try await short.database.pool.query("SELECT pg_sleep(3)") }
+            await short.close()
+        }
+        #expect(try HeraldConfiguration.fromEnvironment(["HERALD_STATEMENT_TIMEOUT_MS": "1500"]).statementTimeout == .milliseconds(1500))
+        #expect(throws: ConfigurationError.self) { try HeraldConfiguration.fromEnvironment(["HERALD_STATEMENT_TIMEOUT_MS": "0"]) }
     }
 
     // MARK: Housekeeping

@@ -165,6 +165,8 @@ public struct Migrator: Sendable {
                 metadata: ["migration.version": "\(migration.version)", "migration.name": "\(migration.name)"])
             try await connection.query("BEGIN")
             do {
+                // A migration may rightly run long (an index over a big table): no statement timeout.
+                try await connection.query("SET LOCAL statement_timeout = 0")
                 try await connection.executeScript(unsafeSQL: migration.sql)
                 try await connection.query(
                     """

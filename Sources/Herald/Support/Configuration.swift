@@ -22,6 +22,9 @@ public struct HeraldConfiguration: Sendable {
     public var databasePoolSize: Int
     /// `HERALD_METRICS_TOKEN`: when set, `/metrics` demands it as a bearer token.
     public var metricsToken: String?
+    /// `HERALD_STATEMENT_TIMEOUT_MS`: the longest any one SQL statement of this process may run
+    /// (default 30 s), so a pathological query cannot hold a connection and a request forever.
+    public var statementTimeout: Duration = .seconds(30)
 
     public init(
         databaseURL: String? = nil,
@@ -78,6 +81,12 @@ public struct HeraldConfiguration: Sendable {
                 throw ConfigurationError("HERALD_DB_POOL_SIZE must be a number from 1 to 500")
             }
             configuration.databasePoolSize = number
+        }
+        if let raw = value("HERALD_STATEMENT_TIMEOUT_MS") {
+            guard let milliseconds = Int(raw), (100...3_600_000).contains(milliseconds) else {
+                throw ConfigurationError("HERALD_STATEMENT_TIMEOUT_MS must be a number from 100 to 3600000")
+            }
+            configuration.statementTimeout = .milliseconds(milliseconds)
         }
         if let token = value("HERALD_METRICS_TOKEN") {
             guard token.utf8.count >= 16, token.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7F }) else {

@@ -64,6 +64,12 @@ final class ConnectionContext {
         }
         parameters.append(("fallback_application_name", "herald"))
         parameters.append(("client_encoding", "UTF8"))
+        if !configuration.serverSettings.isEmpty {
+            // A later keyword replaces an earlier one, so keep the conninfo's own options first.
+            let existing = (try? PostgresConninfo.parse(configuration.conninfo))?.last { $0.0 == "options" }?.1
+            let settings = configuration.serverSettings.sorted { $0.key < $1.key }.map { "-c \($0.key)=\($0.value)" }
+            parameters.append(("options", ([existing].compactMap { $0 } + settings).joined(separator: " ")))
+        }
         let deadline = ContinuousClock.now + configuration.connectTimeout
 
         let started: OpaquePointer? = withCStringArrays(parameters) { keywords, values in
