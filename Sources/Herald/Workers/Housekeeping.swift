@@ -30,10 +30,12 @@ public struct Housekeeping: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelledOrShuttingDown {
-            try? await Task.sleep(for: interval)
-            guard !Task.isCancelledOrShuttingDown else { return }
-            await purge()
+        // A graceful shutdown cancels the wait between passes, so stopping never waits it out.
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: interval)
+                await purge()
+            }
         }
     }
 

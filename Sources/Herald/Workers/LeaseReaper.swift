@@ -18,9 +18,12 @@ public struct LeaseReaper: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelledOrShuttingDown {
-            try await reap()
-            try? await Task.sleep(for: interval)
+        // A graceful shutdown cancels the wait between passes, so stopping never waits it out.
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await reap()
+                try await Task.sleep(for: interval)
+            }
         }
     }
 
