@@ -184,20 +184,38 @@ export function mount(container) {
       } catch (error) { pageNotice.show(error.message, 'error'); }
     });
 
-    const main = h('tr', { dataset: { id: provider.id, name: provider.name, type: provider.type }, class: provider.enabled ? '' : 'disabled' },
+    const broken = provider.status === 'broken';
+    const classes = [provider.enabled ? '' : 'disabled', broken ? 'broken' : ''].filter(Boolean).join(' ');
+    const main = h('tr', { dataset: { id: provider.id, name: provider.name, type: provider.type, status: provider.status ?? 'ok' }, class: classes },
       h('th', { scope: 'row', class: 'name' }, provider.name),
       h('td', {}, h('span', { class: 'badge' }, TYPES[provider.type]?.short ?? provider.type)),
       h('td', { class: 'num' }, String(provider.priority)),
       h('td', {}, provider.countries?.length ? provider.countries.join(', ') : h('span', { class: 'muted' }, 'All')),
       h('td', { class: 'num' }, provider.rate_per_second == null ? h('span', { class: 'muted' }, '—') : String(provider.rate_per_second)),
-      h('td', {}, toggle),
-      h('td', { class: 'webhooks' }, provider.status_webhook_url
-        ? [webhook('Status', provider.status_webhook_url), webhook('Inbound', provider.inbound_webhook_url)]
-        : h('span', { class: 'muted' }, 'None needed')),
+      h('td', {}, broken ? brokenStatus(provider, toggle) : toggle),
+      h('td', { class: 'webhooks' }, webhooks(provider)),
       h('td', { class: 'row-actions' }, h('div', { class: 'row-actions-inner' }, edit, test, remove)));
     const result = [main];
     if (view.testOpen === provider.id) result.push(testRow(provider));
     return result;
+  }
+
+  /** A broken provider sends nothing: say why and how to repair it, beside its switch. */
+  function brokenStatus(provider, toggle) {
+    const repair = h('button', { type: 'button', class: 'secondary small', dataset: { action: 'repair' } }, 'Re-enter secrets');
+    repair.addEventListener('click', () => openForm(provider));
+    return h('div', { class: 'provider-broken' },
+      h('span', { class: 'chip chip-failed', title: provider.error?.code ?? '' }, 'Broken'),
+      h('p', { class: 'error provider-broken-reason', role: 'note' }, provider.error?.message ?? 'This provider cannot be used.'),
+      repair, toggle);
+  }
+
+  function webhooks(provider) {
+    if (provider.status_webhook_url) {
+      return [webhook('Status', provider.status_webhook_url), webhook('Inbound', provider.inbound_webhook_url)];
+    }
+    if (provider.status === 'broken') return h('span', { class: 'muted' }, 'Refused until repaired');
+    return h('span', { class: 'muted' }, 'None needed');
   }
 
   function webhook(label, url) {
@@ -278,9 +296,12 @@ export function mount(container) {
         const stored = provider?.config?.[item.key];
         let value = stored === undefined || stored === null ? '' : stored;
         if (typeof value === 'object') value = JSON.stringify(value, null, 2);
-        const hint = item.secret && editing && stored === REDACTED
+        let hint = item.secret && editing && stored === REDACTED
           ? 'Stored and hidden. Leave as is to keep it, or type a new value.'
           : item.hint;
+        if (editing && isDestination(item.key) && spec.fields.some((f) => f.secret)) {
+          hint = `${item.hint ? `${item.hint} ` : ''}Changing it needs the secrets typed again.`;
+        }
         grid.append(field({
           label: item.label, name: `config.${item.key}`, id: `provider-config-${item.key}`, value: String(value),
           type: item.multiline ? 'textarea' : item.secret ? 'password' : (item.type ?? 'text'),
@@ -320,8 +341,12 @@ export function mount(container) {
       });
     });
 
+    const brokenNote = provider?.status === 'broken'
+      ? h('p', { class: 'notice notice-error', id: 'provider-broken-note', role: 'alert' },
+        `${provider.error?.message ?? 'This provider cannot be used.'} Its secret fields are empty: type them again and save.`)
+      : null;
     replace(formBox, h('section', { class: 'card', 'aria-labelledby': 'provider-form-title', id: 'provider-form-card' },
-      h('h2', { id: 'provider-form-title' }, editing ? `Edit ${provider.name}` : 'Add a provider'), form));
+      h('h2', { id: 'provider-form-title' }, editing ? `Edit ${provider.name}` : 'Add a provider'), brokenNote, form));
     formNotice.id = 'provider-form-notice';
     form.querySelector('#provider-name').focus();
     formBox.scrollIntoView({ block: 'nearest' });
@@ -330,6 +355,11 @@ export function mount(container) {
 
   load();
   return () => {};
+}
+
+/** Keys that decide where requests go: the server wants the secrets again when one changes. */
+function isDestination(key) {
+  return key === 'url' || key.endsWith('_url');
 }
 
 /**

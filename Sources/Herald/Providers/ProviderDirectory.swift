@@ -19,13 +19,15 @@ public struct Route: Sendable {
 }
 
 /// Enabled providers in routing order, loaded from the database and cached briefly, so the
-/// dispatcher routes a batch without a query per message. Changes made through this process
-/// show at once (`invalidate()`); other processes see them within `maximumAge`.
+/// dispatcher routes a batch without a query per message; broken ones are left out. Changes
+/// made through this process show at once (`invalidate()`); other processes see them within
+/// `maximumAge`.
 public final class ProviderDirectory: Sendable {
     public struct Snapshot: Sendable {
-        /// Enabled providers by priority.
+        /// Enabled, working providers by priority.
         public let routes: [Route]
-        /// True when no provider exists at all: everything goes to the built-in outbox.
+        /// True when no provider exists at all: everything goes to the built-in outbox. A
+        /// broken provider still counts as one: its messages are not quietly kept in the outbox.
         public let noneConfigured: Bool
 
         /// Candidates for a destination, best first: a pinned provider leads when it serves it.
@@ -62,8 +64,9 @@ public final class ProviderDirectory: Sendable {
         try await snapshots.value(for: 0) {
             let all = try await store.all()
             var routes: [Route] = []
-            for provider in all where provider.enabled {
-                // A provider whose config no longer builds (edited by hand) is skipped, not fatal.
+            for provider in all where provider.enabled && !provider.isBroken {
+                // A provider whose secrets do not open, or whose config no longer builds (edited
+                // by hand), is skipped, not fatal: the others keep sending.
                 if provider.type == .outbox {
                     routes.append(Route(provider: provider, adapter: nil))
                 } else if let adapter = try? ProviderAdapters.make(type: provider.type, config: provider.config) {

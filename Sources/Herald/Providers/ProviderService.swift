@@ -22,8 +22,9 @@ public struct ProviderService: Sendable {
 
     public func list() async throws -> [Provider] { try await store.all() }
 
+    /// One provider as stored, broken or not (its `state` says which).
     public func provider(id: UUID) async throws -> Provider {
-        guard let provider = try await store.provider(id: id) else { throw HeraldError(.notFound, "no provider with this id") }
+        guard let provider = try await store.stored(id: id) else { throw HeraldError(.notFound, "no provider with this id") }
         return provider
     }
 
@@ -48,6 +49,7 @@ public struct ProviderService: Sendable {
 
     /// PATCH: given fields replace; `config` merges key by key (`null` removes a key; a secret
     /// sent as `********` keeps the stored value, so a form can send back what GET showed).
+    /// Secrets stay write-only: see `patchedConfig`. Nothing is written when a rule refuses.
     public func update(id: UUID, _ input: ProviderInput) async throws -> Provider {
         var provider = try await self.provider(id: id)
         if let type = input.type, type != provider.type.rawValue {
@@ -55,13 +57,9 @@ public struct ProviderService: Sendable {
         }
         if let name = input.name { provider.name = try Self.name(name) }
         if let changes = input.config {
-            var values = provider.config.values
-            for (key, value) in changes {
-                if value == .null { values[key] = nil }
-                else if value == Provider.redacted, ProviderConfigSpec.of(provider.type).secrets.contains(key) { continue }
-                else { values[key] = value }
-            }
+            let (values, repaired) = try Self.patchedConfig(changes, of: provider)
             provider.config = try Self.config(values, type: provider.type)
+            if repaired { provider.state = .ok }
         }
         if let priority = input.priority { provider.priority = try Self.priority(priority) }
         if let countries = input.countries { provider.countries = try Self.countries(countries) }
@@ -71,6 +69,62 @@ public struct ProviderService: Sendable {
         directory.invalidate()
         logger.notice("provider updated", metadata: ["provider.id": "\(id)"])
         return updated
+    }
+
+    /// `config` after a PATCH's `changes`, and whether they repair a broken provider. The rules
+    /// that keep secrets write-only (an admin who can edit a provider must not be able to read
+    /// its secrets by pointing it elsewhere and sending a test):
+    /// - changing a key that decides where requests go (`Provider.destinationKeys`: `url`,
+    ///   `base_url`, `voice_base_url`) needs every stored secret in the same PATCH, as a real
+    ///   value (`********` keeps, so it does not count) or `null` (removed, so nothing follows);
+    ///   otherwise 400 `secrets_required` naming the first missing one;
+    /// - a broken provider's secrets cannot be kept, so its `config` changes only together with
+    ///   its secrets again, which repairs it: the old sealed secrets are replaced by those sent.
+    static func patchedConfig(_ changes: [String: JSONValue], of provider: Provider) throws -> (values: [String: JSONValue], repaired: Bool) {
+        let secrets = ProviderConfigSpec.of(provider.type).secrets
+        var values = provider.config.values
+        var given: Set<String> = []
+        var removed: Set<String> = []
+        for (key, value) in changes.sorted(by: { $0.key < $1.key }) {
+            if value == .null {
+                values[key] = nil
+                if secrets.contains(key) { removed.insert(key) }
+            } else if value == Provider.redacted, secrets.contains(key) {
+                if provider.isBroken {
+                    throw HeraldError(.secretsRequired,
+                        "this provider's stored secrets cannot be decrypted, so ******** cannot keep config.\(key): send its value again",
+                        field: "config.\(key)")
+                }
+            } else {
+                values[key] = value
+                if secrets.contains(key) { given.insert(key) }
+            }
+        }
+        if provider.isBroken {
+            guard !given.isEmpty else {
+                // Name the secret the adapter misses first, else the type's first secret.
+                var field = secrets.sorted().first ?? "type"
+                if provider.type != .outbox {
+                    do { _ = try ProviderAdapters.make(type: provider.type, config: ProviderConfig(values)) }
+                    catch where secrets.contains(error.key) { field = error.key }
+                    catch {}  // not a secret: nothing better to name than the first one
+                }
+                throw HeraldError(.secretsRequired,
+                    "this provider's stored secrets cannot be decrypted (HERALD_SECRET changed): send its secrets again to change its config; that repairs it",
+                    field: "config.\(field)")
+            }
+            return (values, true)
+        }
+        let moved = Provider.destinationKeys(of: provider.type).sorted().filter { provider.config.values[$0] != values[$0] }
+        if let destination = moved.first {
+            let stored = secrets.filter { provider.config.values[$0] != nil }
+            if let missing = stored.subtracting(given).subtracting(removed).sorted().first {
+                throw HeraldError(.secretsRequired,
+                    "changing config.\(destination) sends this provider's credentials to a new address: send every stored secret again (not ********) in the same request",
+                    field: "config.\(missing)")
+            }
+        }
+        return (values, false)
     }
 
     public func delete(id: UUID) async throws {
@@ -88,8 +142,14 @@ public struct ProviderService: Sendable {
 
     /// Sends one real SMS through this provider only, now, and reports what it answered:
     /// the quickest way to learn whether credentials and sender work.
+    ///
+    /// A refusal is reported as the HTTP status, the provider's error code and our category,
+    /// in our own words: never any part of the answer's body or other text from the remote
+    /// host, which is whatever the configured URL chose to send back (a test must not become a
+    /// way to read another server's responses, or to echo a secret it reflects).
     public func test(id: UUID, to: PhoneNumberInput, text: String) async throws -> TestResult {
         let provider = try await self.provider(id: id)
+        if let error = provider.brokenError { throw error }
         let number = try to.parse(field: "to")
         let started = ContinuousClock.now
         func elapsed() -> Int {
@@ -110,16 +170,30 @@ public struct ProviderService: Sendable {
         catch { throw HeraldError(.providerError, "\(provider.type.rawValue) cannot send this: \(error.message) (\(error.code))") }
         switch await client.send(wire) {
         case .transportFailure(let failure, _):
+            // ProviderClient's transport messages are our own words (curl's error class only).
             throw HeraldError(.providerError, "\(provider.type.rawValue) did not answer: \(failure.message)")
         case .response(let response):
             switch adapter.interpret(response, for: message) {
             case .accepted(let providerMessageID):
                 return TestResult(providerMessageID: providerMessageID, httpStatus: response.status, milliseconds: elapsed())
             case .failed(let failure, _):
+                let code = Self.reportableCode(failure.code)
+                logger.info("provider test refused", metadata: [
+                    "provider.id": "\(provider.id)", "http.status": "\(response.status)",
+                    "provider.code": "\(code)", "provider.category": "\(failure.category.rawValue)",
+                ])
                 throw HeraldError(.providerError,
-                    "\(provider.type.rawValue) answered \(response.status): \(failure.message) (code \(failure.code), \(failure.category.rawValue))")
+                    "\(provider.type.rawValue) refused the test: HTTP \(response.status), provider code \(code) (\(failure.category.rawValue))")
             }
         }
+    }
+
+    /// A provider's error code as we pass it on: codes are short identifiers (`21211`,
+    /// `EC_INVALID_DESTINATION_ADDRESS`); anything else is remote text and is not repeated.
+    static func reportableCode(_ code: String) -> String {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.:")
+        guard (1...64).contains(code.count), code.allSatisfy({ allowed.contains($0) }) else { return "unrecognised" }
+        return code
     }
 
     // MARK: Validation

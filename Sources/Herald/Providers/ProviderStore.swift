@@ -17,19 +17,26 @@ public struct ProviderStore: Sendable {
         id, name, type, config, secrets, priority, countries, rate_per_second, enabled, webhook_token, created_at, updated_at
         """
 
+    /// A row as a provider. Secrets that do not open make it `broken` (secrets absent) rather
+    /// than an error: one such row must not stop every list, every read and all sending.
     func decode(_ row: PostgresRow) throws -> Provider {
         let id: UUID = try row.decode("id")
         let type: ProviderType = try UnknownValue.parse(try row.decode("type"))
         var values: [String: JSONValue] = try row.decodeJSON("config")
+        var state = Provider.State.ok
         if let sealed: [UInt8] = try row.decode("secrets") {
-            for (key, value) in try box.open(sealed, providerID: id) { values[key] = value }
+            do {
+                for (key, value) in try box.open(sealed, providerID: id) { values[key] = value }
+            } catch is ProviderSecretsError {
+                state = .broken(.secretsUnreadable)
+            }
         }
         return Provider(
             id: id, name: try row.decode("name"), type: type, config: ProviderConfig(values),
             priority: try row.decode("priority"), countries: try row.decode("countries"),
             ratePerSecond: try row.decode("rate_per_second"), enabled: try row.decode("enabled"),
             webhookToken: try row.decode("webhook_token"), createdAt: try row.decode("created_at"),
-            updatedAt: try row.decode("updated_at"))
+            updatedAt: try row.decode("updated_at"), state: state)
     }
 
     private func split(_ provider: Provider) throws -> (plain: [String: JSONValue], sealed: [UInt8]?) {
@@ -55,12 +62,16 @@ public struct ProviderStore: Sendable {
         }
     }
 
+    /// Writes `provider` over its row. A `broken` provider has no secrets to write: its sealed
+    /// secrets stay as they are (they open again if the old `HERALD_SECRET` comes back); an
+    /// `ok` one replaces them, which is how a broken provider is repaired.
     public func update(_ provider: Provider) async throws -> Provider? {
         let (plain, sealed) = try split(provider)
         do {
             let rows = try await pool.query(
                 """
-                UPDATE providers SET name = \(provider.name), config = \(PostgresJSON(plain)), secrets = \(sealed.map { Data($0) }),
+                UPDATE providers SET name = \(provider.name), config = \(PostgresJSON(plain)),
+                    secrets = CASE WHEN \(provider.isBroken) THEN secrets ELSE \(sealed.map { Data($0) }) END,
                     priority = \(provider.priority), countries = \(provider.countries), rate_per_second = \(provider.ratePerSecond),
                     enabled = \(provider.enabled), updated_at = now()
                 WHERE id = \(provider.id)
@@ -72,12 +83,22 @@ public struct ProviderStore: Sendable {
         }
     }
 
+    /// A provider to act for (webhooks, tests): one whose secrets do not open throws
+    /// `secrets_unreadable`, so nothing is checked or sent with a configuration missing them.
     public func provider(id: UUID) async throws -> Provider? {
+        guard let provider = try await stored(id: id) else { return nil }
+        if let error = provider.brokenError { throw error }
+        return provider
+    }
+
+    /// A provider as stored, `broken` or not: for the admin API, which shows and repairs it.
+    public func stored(id: UUID) async throws -> Provider? {
         let rows = try await pool.query("SELECT \(Self.columns) FROM providers WHERE id = \(id)")
         return try rows.first.map(decode)
     }
 
-    /// Every provider, in routing order (priority, then age).
+    /// Every provider, in routing order (priority, then age); broken ones included, with their
+    /// `state` saying so.
     public func all() async throws -> [Provider] {
         let rows = try await pool.query("SELECT \(Self.columns) FROM providers ORDER BY priority, created_at, id")
         return try rows.map(decode)

@@ -49,6 +49,12 @@ public struct HeraldError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidWebhook = "invalid_webhook"
         /// A provider refused or failed a test submission.
         case providerError = "provider_error"
+        /// A PATCH that changes where a provider's requests go (a URL or host key of `config`)
+        /// without sending every stored secret again; `field` names a missing one.
+        case secretsRequired = "secrets_required"
+        /// A provider whose stored secrets cannot be decrypted (`HERALD_SECRET` changed): nothing
+        /// sends or takes webhooks for it until an admin re-enters them.
+        case secretsUnreadable = "secrets_unreadable"
     }
 
     public let code: Code

@@ -5,15 +5,21 @@ import Hummingbird
 import Providers
 
 /// A provider on the wire; secrets redacted, webhook URLs included so they can be pasted
-/// into the provider's console.
+/// into the provider's console. `status` is `ok`, or `broken` with `error` saying why and
+/// what to do (a broken provider's `config` shows no secrets: none could be read).
 struct ProviderBody: Encodable {
     let provider: Provider
     let callbacks: CallbackURLs
 
     enum CodingKeys: String, CodingKey {
-        case id, name, type, config, priority, countries, ratePerSecond = "rate_per_second", enabled
+        case id, name, type, config, priority, countries, ratePerSecond = "rate_per_second", enabled, status, error
         case statusWebhookURL = "status_webhook_url", inboundWebhookURL = "inbound_webhook_url"
         case createdAt = "created_at", updatedAt = "updated_at"
+    }
+
+    struct Problem: Encodable {
+        let code: String
+        let message: String
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -26,7 +32,17 @@ struct ProviderBody: Encodable {
         try c.encode(provider.countries, forKey: .countries)
         try c.encode(provider.ratePerSecond, forKey: .ratePerSecond)
         try c.encode(provider.enabled, forKey: .enabled)
-        if provider.type != .outbox {
+        switch provider.state {
+        case .ok:
+            try c.encode("ok", forKey: .status)
+            try c.encodeNil(forKey: .error)
+        case .broken(let reason):
+            try c.encode("broken", forKey: .status)
+            try c.encode(Problem(code: reason.rawValue, message: reason.message), forKey: .error)
+        }
+        // A broken provider's webhooks are refused, and without its secrets it cannot tell
+        // whether they are signed or carry a token: no URLs until it is repaired.
+        if provider.type != .outbox && !provider.isBroken {
             try c.encode(callbacks.status(provider: provider, messageID: nil), forKey: .statusWebhookURL)
             try c.encode(callbacks.inbound(provider: provider), forKey: .inboundWebhookURL)
         }

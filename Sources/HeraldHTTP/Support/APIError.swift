@@ -58,6 +58,8 @@ struct APIError: Error, HTTPResponseError {
             case .forbidden, .csrfFailed, .countryNotAllowed, .invalidSignature: .forbidden
             case .alreadyExists, .recipientUnsubscribed, .idempotencyConflict: .conflict
             case .providerError: .badGateway
+            case .secretsRequired: .badRequest
+            case .secretsUnreadable: .serviceUnavailable
             case .rateLimited: .tooManyRequests
             case .databaseUnavailable: .serviceUnavailable
             case .invalidPhoneNumber, .invalidTemplate, .templateNotFound, .missingVariable, .invalidWebhook: .badRequest
