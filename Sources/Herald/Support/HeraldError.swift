@@ -43,6 +43,9 @@ public struct HeraldError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let templateNotFound = Code(rawValue: "template_not_found")
         /// A template variable without a value; `field` names it.
         public static let missingVariable = Code(rawValue: "missing_variable")
+        /// Rendering a template with these variables would take more work or time than any message
+        /// needs (sections repeating over lists multiply); refused rather than holding a thread.
+        public static let templateTooComplex = Code(rawValue: "template_too_complex")
         /// A provider webhook whose signature (or URL token) is missing or wrong.
         public static let invalidSignature = Code(rawValue: "invalid_signature")
         /// A provider webhook body that cannot be understood.

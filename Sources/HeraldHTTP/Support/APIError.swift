@@ -68,6 +68,7 @@ struct APIError: Error, HTTPResponseError {
             case .providerError: .badGateway
             case .rateLimited: .tooManyRequests
             case .databaseUnavailable: .serviceUnavailable
+            case .templateTooComplex: .badRequest
             default: .badRequest
             }
         var headers: HTTPFields = [:]
