@@ -107,6 +107,3 @@ extension JSONValue {
     public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
     public var objectValue: [String: JSONValue]? { if case .object(let o) = self { o } else { nil } }
 }
-
-/// The name templates used before the value became the one JSON type.
-public typealias TemplateValue = JSONValue

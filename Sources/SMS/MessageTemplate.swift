@@ -13,6 +13,16 @@ public enum TemplateError: Error, Sendable, Equatable, CustomStringConvertible {
     case notText(String)
     /// The rendered text would be longer than `limit` Unicode code points.
     case tooLong(limit: Int)
+    /// A list in the variables holds more than `limit` items. `path` names it from the root
+    /// object, members joined by `.` and items as `[index]` (`order.items`, `rows[2]`).
+    case listTooLong(path: String, limit: Int)
+    /// A value in the variables sits more than `limit` objects or lists deep; `path` names it.
+    case nestedTooDeep(path: String, limit: Int)
+    /// The variables hold more than `limit` values in all (every member and item counts, at any depth).
+    case tooManyValues(limit: Int)
+    /// Rendering ran out of its ``RenderBudget``: the template and variables ask for more work
+    /// than any message needs.
+    case tooComplex(RenderBudget.Exhausted)
 
     public var description: String {
         switch self {
@@ -24,6 +34,16 @@ public enum TemplateError: Error, Sendable, Equatable, CustomStringConvertible {
             return "'\(name)' is an object or a list; the template can only print text, numbers and true/false"
         case .tooLong(let limit):
             return "the rendered text would be longer than \(limit) characters (Unicode code points)"
+        case .listTooLong(let path, let limit):
+            return "the list '\(path)' holds more than \(limit) items"
+        case .nestedTooDeep(let path, let limit):
+            return "'\(path)' is nested more than \(limit) objects or lists deep"
+        case .tooManyValues(let limit):
+            return "the variables hold more than \(limit) values"
+        case .tooComplex(.steps(let limit)):
+            return "rendering would take more than \(limit) steps: sections repeat over too many list items"
+        case .tooComplex(.time(let limit)):
+            return "rendering took longer than \(limit)"
         }
     }
 }
@@ -88,18 +108,43 @@ public struct MessageTemplate: Sendable {
 
     /// Renders with `variables` as the root object.
     ///
-    /// The template is first walked exactly as swift-mustache will walk it, to find every
-    /// value it would print, so nothing missing ever becomes an empty hole; that walk also stops
-    /// templates whose lists would multiply into more than `maximumLength` characters.
+    /// The variables are first held to ``checkVariables(_:)``. The template is then walked exactly
+    /// as swift-mustache will walk it, to find every value it would print, so nothing missing ever
+    /// becomes an empty hole; that walk also stops templates whose lists would multiply into more
+    /// than `maximumLength` characters, or into more work than `budget` allows
+    /// (``TemplateError/tooComplex(_:)``). swift-mustache renders only after the walk passed, so
+    /// its passes are bounded by the same steps, and its time by the same deadline (see ``List``).
     public func render(
-        _ variables: [String: JSONValue], maximumLength: Int = MessageTemplate.defaultMaximumLength
+        _ variables: [String: JSONValue], maximumLength: Int = MessageTemplate.defaultMaximumLength,
+        budget: RenderBudget = .standard
     ) throws(TemplateError) -> String {
+        try Self.checkVariables(variables)
         let root = JSONValue.object(variables)
-        var walk = Walk(limit: maximumLength)
-        try walk.check(nodes, stack: [root], enclosing: nil)
-        let text = mustache.render(Self.mustacheValue(root))
+        let deadline = Deadline(ContinuousClock.now.advanced(by: budget.time))
+        var walk = Walk(limit: maximumLength, budget: budget, deadline: deadline)
+        var stack = [root]
+        try walk.check(nodes, stack: &stack, enclosing: nil)
+        let text = mustache.render(Self.mustacheValue(root, deadline: deadline))
+        // Lists stop early once the deadline has passed, so the text may be cut short: drop it.
+        guard !deadline.expired else { throw .tooComplex(.time(budget.time)) }
         guard text.unicodeScalars.count <= maximumLength else { throw .tooLong(limit: maximumLength) }
         return text
+    }
+
+    /// The end of one render's time, read by the walk and by the lists swift-mustache iterates.
+    /// Confined to the render that made it (a class only so both can see one `expired`).
+    final class Deadline {
+        let instant: ContinuousClock.Instant
+        /// Set on the first reading at or after `instant`, and never cleared.
+        private(set) var expired = false
+
+        init(_ instant: ContinuousClock.Instant) { self.instant = instant }
+
+        /// Reads the clock: whether there is time left.
+        func hasTimeLeft() -> Bool {
+            if !expired, ContinuousClock.now >= instant { expired = true }
+            return !expired
+        }
     }
 
     // MARK: Values for swift-mustache
@@ -112,15 +157,44 @@ public struct MessageTemplate: Sendable {
         func child(named: String) -> Any? { nil }
     }
 
+    /// A list as swift-mustache sees it: iterated like an array, but
+    /// - with no members, as the walk assumes. A plain array has none either, but swift-mustache
+    ///   would look for them with `Mirror`, visiting every item for each name looked up through
+    ///   it: with lists of lists on the context stack, seconds of work within a small step budget.
+    /// - reading the render's deadline before each item and ending early once it has passed, so
+    ///   swift-mustache's rendering is bounded in time like the walk: between two readings it
+    ///   renders one pass of a section, and every list inside that pass reads the deadline too.
+    struct List: MustacheSequence, MustacheParent {
+        let items: [Any]
+        let deadline: Deadline
+
+        func child(named: String) -> Any? { nil }
+
+        func makeIterator() -> Iterator { Iterator(items: items.makeIterator(), deadline: deadline) }
+
+        struct Iterator: IteratorProtocol {
+            var items: IndexingIterator<[Any]>
+            let deadline: Deadline
+
+            mutating func next() -> Any? {
+                guard deadline.hasTimeLeft() else { return nil }
+                return items.next()
+            }
+        }
+    }
+
     /// Objects become dictionaries (null members dropped, so a lookup goes on up the context
-    /// stack as the walk assumes), lists arrays, booleans stay booleans for section truthiness.
-    static func mustacheValue(_ value: JSONValue) -> Any {
+    /// stack as the walk assumes), lists ``List``s, booleans stay booleans for section truthiness.
+    static func mustacheValue(_ value: JSONValue, deadline: Deadline) -> Any {
         switch value {
         case .object(let members):
             var dictionary: [String: Any] = [:]
-            for (key, member) in members where member != .null { dictionary[key] = mustacheValue(member) }
+            for (key, member) in members where member != .null {
+                dictionary[key] = mustacheValue(member, deadline: deadline)
+            }
             return dictionary
-        case .array(let items): return items.map(mustacheValue)
+        case .array(let items):
+            return List(items: items.map { mustacheValue($0, deadline: deadline) }, deadline: deadline)
         case .bool(let bool): return bool
         case .null: return Scalar(renderText: "", isNull: true)
         case .string, .number: return Scalar(renderText: value.text ?? "")
@@ -160,6 +234,21 @@ extension MessageTemplate {
     struct Tag: Sendable {
         let name: String
         let position: Position
+        /// `name` split at `.` once, when parsed, so the walk's lookups allocate nothing: empty for
+        /// `{{.}}`, without the leading `.` of `.a.b`.
+        let segments: [String]
+        /// `.a.b`: looked up in the current context only.
+        let isLocal: Bool
+        /// How errors name it: without a leading `.`.
+        let shown: String
+
+        init(name: String, position: Position) {
+            self.name = name
+            self.position = position
+            self.segments = name.split(separator: ".").map(String.init)
+            self.isLocal = name.hasPrefix(".")
+            self.shown = isLocal && name != "." ? String(name.dropFirst()) : name
+        }
     }
 
     indirect enum Node: Sendable {
@@ -348,69 +437,98 @@ extension MessageTemplate {
 
 extension MessageTemplate {
     /// Walks the nodes as swift-mustache renders them (same lookups, same truthiness), checking
-    /// that every printed value exists and is a scalar, and bounding the output.
+    /// that every printed value exists and is a scalar, and bounding the output and the work.
     struct Walk {
         let limit: Int
+        let budget: RenderBudget
+        let deadline: Deadline
         /// Code points the output will have at most (standalone lines are not yet removed).
         var estimate = 0
-        /// Nodes visited: bounds the work of lists nested in lists even when they print nothing.
+        /// Work done, as ``RenderBudget`` counts it: one per node, n more per section over n items.
         var steps = 0
+        /// The step count at which the clock is read next: reading it costs about as much as a
+        /// step, so it is read once at the start and then every ``clockInterval`` steps.
+        var nextClockReading = 0
+        static let clockInterval = 64
 
-        init(limit: Int) { self.limit = limit }
+        init(limit: Int, budget: RenderBudget, deadline: Deadline) {
+            self.limit = limit
+            self.budget = budget
+            self.deadline = deadline
+        }
 
-        mutating func check(_ nodes: [Node], stack: [JSONValue], enclosing: String?) throws(TemplateError) {
+        /// Charges `cost` steps, refusing once the steps or the time run out.
+        mutating func spend(_ cost: Int) throws(TemplateError) {
+            guard cost <= budget.steps - steps else { throw .tooComplex(.steps(budget.steps)) }
+            steps += cost
+            if steps >= nextClockReading {
+                guard deadline.hasTimeLeft() else { throw .tooComplex(.time(budget.time)) }
+                nextClockReading = steps + Self.clockInterval
+            }
+        }
+
+        /// Checks `nodes` with `stack` as the context stack (innermost last). The stack is one array
+        /// pushed and popped in place: a pass over a list item costs no copy of it.
+        mutating func check(_ nodes: [Node], stack: inout [JSONValue], enclosing: String?) throws(TemplateError) {
             for node in nodes {
-                steps += 1
-                guard steps <= 100_000 + limit * 10, estimate <= limit * 4 + 1_000 else { throw .tooLong(limit: limit) }
+                try spend(1)
+                guard estimate <= limit * 4 + 1_000 else { throw .tooLong(limit: limit) }
                 switch node {
                 case .text(let scalars):
                     estimate += scalars
                 case .variable(let tag):
-                    let name = Self.display(tag.name, enclosing: enclosing)
-                    guard let value = Self.lookup(tag.name, in: stack), value != .null else {
-                        throw .missingVariable(name)
+                    guard let value = Self.lookup(tag, in: stack), value != .null else {
+                        throw .missingVariable(Self.display(tag, enclosing: enclosing))
                     }
-                    guard let text = value.text else { throw .notText(name) }
+                    guard let text = value.text else { throw .notText(Self.display(tag, enclosing: enclosing)) }
                     estimate += text.unicodeScalars.count
                 case .section(let tag, let inverted, let children):
-                    let value = Self.lookup(tag.name, in: stack)
-                    let name = Self.display(tag.name, enclosing: enclosing)
+                    let value = Self.lookup(tag, in: stack)
+                    let name = Self.display(tag, enclosing: enclosing)
                     if inverted {
                         switch value {
-                        case nil, .null?, .bool(false)?: try check(children, stack: stack, enclosing: enclosing)
+                        case nil, .null?, .bool(false)?: try check(children, stack: &stack, enclosing: enclosing)
                         case .array(let items)? where items.isEmpty:
-                            try check(children, stack: stack + [.array([])], enclosing: name)
+                            try check(children, in: .array([]), stack: &stack, enclosing: name)
                         default: break
                         }
                     } else {
                         switch value {
                         case nil, .null?, .bool(false)?: break
-                        case .bool(true)?: try check(children, stack: stack, enclosing: enclosing)
+                        case .bool(true)?: try check(children, stack: &stack, enclosing: enclosing)
                         case .array(let items)?:
-                            for item in items { try check(children, stack: stack + [item], enclosing: name) }
-                        case let value?: try check(children, stack: stack + [value], enclosing: name)
+                            // Paid up front: a list too long for the budget is refused before its first item.
+                            try spend(items.count)
+                            for item in items { try check(children, in: item, stack: &stack, enclosing: name) }
+                        case let value?: try check(children, in: value, stack: &stack, enclosing: name)
                         }
                     }
                 }
             }
         }
 
+        /// Checks `nodes` with `context` pushed onto the stack.
+        mutating func check(
+            _ nodes: [Node], in context: JSONValue, stack: inout [JSONValue], enclosing: String
+        ) throws(TemplateError) {
+            stack.append(context)
+            defer { stack.removeLast() }
+            try check(nodes, stack: &stack, enclosing: enclosing)
+        }
+
         /// `.` is reported as the section it iterates (or `.` at the top level).
-        static func display(_ name: String, enclosing: String?) -> String {
-            if name == "." { return enclosing ?? "." }
-            return name.hasPrefix(".") ? String(name.dropFirst()) : name
+        static func display(_ tag: Tag, enclosing: String?) -> String {
+            tag.segments.isEmpty ? enclosing ?? "." : tag.shown
         }
 
         /// swift-mustache's lookup: `.` is the current context; `.a.b` looks only in it; `a.b`
         /// finds `a` in the innermost context that has it, then descends without climbing.
-        static func lookup(_ name: String, in stack: [JSONValue]) -> JSONValue? {
+        static func lookup(_ tag: Tag, in stack: [JSONValue]) -> JSONValue? {
             guard let top = stack.last else { return nil }
-            if name == "." { return top }
-            let segments = name.split(separator: ".").map(String.init)
-            guard let first = segments.first else { return nil }
-            if name.hasPrefix(".") { return descend(top, segments[...]) }
+            guard let first = tag.segments.first else { return top }
+            if tag.isLocal { return descend(top, tag.segments[...]) }
             for frame in stack.reversed() {
-                if let found = child(of: frame, first) { return descend(found, segments.dropFirst()) }
+                if let found = child(of: frame, first) { return descend(found, tag.segments.dropFirst()) }
             }
             return nil
         }

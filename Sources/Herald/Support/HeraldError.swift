@@ -43,6 +43,9 @@ public struct HeraldError: Error, Sendable, Equatable, CustomStringConvertible {
         case templateNotFound = "template_not_found"
         /// A template variable without a value; `field` names it.
         case missingVariable = "missing_variable"
+        /// Rendering a template with these variables would take more work or time than any message
+        /// needs (sections repeating over lists multiply); refused rather than holding a thread.
+        case templateTooComplex = "template_too_complex"
         /// A provider webhook whose signature (or URL token) is missing or wrong.
         case invalidSignature = "invalid_signature"
         /// A provider webhook body that cannot be understood.

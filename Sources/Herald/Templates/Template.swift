@@ -50,8 +50,10 @@ public struct Template: Sendable, Equatable {
     /// Renders the translation `locale` falls back to (`de-AT` → `de-AT`, `de`, then the default body).
     ///
     /// - Throws: ``HeraldError`` `validation_failed` (field `locale`) for a tag that is not BCP 47,
-    ///   `missing_variable` (field `variables.<name>`) and `validation_failed` for values that cannot
-    ///   be printed or a result longer than ``TemplateRules/maximumLength``.
+    ///   `missing_variable` (field `variables.<name>`), `validation_failed` for values that cannot
+    ///   be printed, variables beyond the limits of ``MessageTemplate/checkVariables(_:)`` or a result
+    ///   longer than ``TemplateRules/maximumLength``, and `template_too_complex` when rendering would
+    ///   run out of its ``RenderBudget``.
     public func render(variables: [String: JSONValue], locale: String?) throws -> RenderedTemplate {
         let resolved = try TemplateRules.resolve(locale: locale, translations: translations)
         let source = resolved.map { translations[$0]! } ?? body

@@ -86,7 +86,9 @@ public enum TemplateRules {
         return LocaleFallback.resolve(locale, among: translations.keys)
     }
 
-    /// Renders `source` (already validated), mapping template errors onto Herald's.
+    /// Renders `source` (already validated), mapping template errors onto Herald's. The variables'
+    /// limits (``MessageTemplate/maximumListItems`` and its siblings) and the render budget
+    /// (``RenderBudget/standard``) hold here, for previews and messages alike.
     public static func render(_ source: String, variables: [String: JSONValue], field: String) throws -> String {
         do {
             return try MessageTemplate(source).render(variables, maximumLength: maximumLength)
@@ -106,6 +108,14 @@ public enum TemplateRules {
                 "variables.\(name)", "must be text, a number or true/false: the template prints it")
         case .tooLong(let limit):
             return HeraldError.validation("variables", "make the rendered text longer than \(limit) characters")
+        case .listTooLong(let path, let limit):
+            return HeraldError.validation("variables.\(path)", "must hold at most \(limit) items")
+        case .nestedTooDeep(let path, let limit):
+            return HeraldError.validation("variables.\(path)", "is nested more than \(limit) objects or lists deep")
+        case .tooManyValues(let limit):
+            return HeraldError.validation("variables", "must hold at most \(limit) values in all, at any depth")
+        case .tooComplex:
+            return HeraldError(.templateTooComplex, error.description, field: "variables")
         }
     }
 }

@@ -103,8 +103,10 @@ public struct TemplateService: Sendable {
     ///
     /// - Throws: ``HeraldError`` `template_not_found` (field `template`); `missing_variable`
     ///   (field `variables.<name>`); `validation_failed` for a bad `locale`, a value that is an
-    ///   object or list where text is printed (field `variables.<name>`), or a result longer than
-    ///   1600 characters (field `variables`).
+    ///   object or list where text is printed, a list of more than 1,000 items or values nested
+    ///   more than 32 deep (field `variables.<name>`), more than 10,000 values in all or a result
+    ///   longer than 1600 characters (field `variables`); `template_too_complex` (field
+    ///   `variables`) when rendering would run out of its step or time budget.
     public func render(name: String, variables: [String: JSONValue], locale: String?) async throws -> RenderedTemplate {
         try await template(named: name).render(variables: variables, locale: locale)
     }

@@ -62,7 +62,7 @@ struct APIError: Error, HTTPResponseError {
             case .secretsUnreadable: .serviceUnavailable
             case .rateLimited: .tooManyRequests
             case .databaseUnavailable: .serviceUnavailable
-            case .invalidPhoneNumber, .invalidTemplate, .templateNotFound, .missingVariable, .invalidWebhook: .badRequest
+            case .invalidPhoneNumber, .invalidTemplate, .templateNotFound, .missingVariable, .invalidWebhook, .templateTooComplex: .badRequest
             }
         var headers: HTTPFields = [:]
         if let retryAfter = error.retryAfter { headers[.retryAfter] = String(retryAfter) }
