@@ -1,7 +1,7 @@
 import Logging
 import ServiceLifecycle
 
-/// Periodic clean-up: expired sessions and old login-attempt windows.
+/// Periodic clean-up: expired sessions and ended rate-limit windows.
 public struct HousekeepingService: Service {
     let identity: IdentityService
     let interval: Duration

@@ -21,6 +21,9 @@ public struct HeraldConfiguration: Sendable {
     public var resourceDirectory: String?
     /// Size of the database connection pool (`HERALD_DB_POOL_SIZE`, default 10).
     public var databasePoolSize: Int
+    /// `HERALD_TRUSTED_PROXIES`: reverse proxies whose `X-Forwarded-For` gives the client
+    /// address (login throttling). Empty: the TCP peer is the client.
+    public var trustedProxies = TrustedProxies()
 
     public init(
         databaseURL: String? = nil,
@@ -77,6 +80,9 @@ public struct HeraldConfiguration: Sendable {
                 throw ConfigurationError("HERALD_DB_POOL_SIZE must be a number from 1 to 500")
             }
             configuration.databasePoolSize = number
+        }
+        if let proxies = value("HERALD_TRUSTED_PROXIES") {
+            configuration.trustedProxies = try TrustedProxies(parsing: proxies)
         }
         return configuration
     }

@@ -27,6 +27,16 @@ public struct HeraldError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let csrfFailed = Code(rawValue: "csrf_failed")
         /// The database cannot be reached.
         public static let databaseUnavailable = Code(rawValue: "database_unavailable")
+        /// Too much expensive work (password hashing) is already queued; `retryAfter` says when
+        /// to try again. The server is busy, not the caller at fault.
+        public static let serverBusy = Code(rawValue: "server_busy")
+        /// A dashboard user who must choose a new password (the generated first admin, or after
+        /// `herald users reset-password`) may only change it, look at itself and sign out.
+        public static let passwordChangeRequired = Code(rawValue: "password_change_required")
+        /// The current password given to change it is wrong (`field` is `current_password`).
+        public static let invalidCurrentPassword = Code(rawValue: "invalid_current_password")
+        /// The change would leave no enabled admin: disable, delete or demote another way.
+        public static let lastAdmin = Code(rawValue: "last_admin")
 
         // Messaging
         /// A phone number that does not parse or cannot receive the channel.

@@ -64,10 +64,12 @@ struct APIError: Error, HTTPResponseError {
             case .notFound: .notFound
             case .unauthorized, .invalidCredentials: .unauthorized
             case .forbidden, .csrfFailed, .countryNotAllowed, .invalidSignature: .forbidden
+            case .passwordChangeRequired, .invalidCurrentPassword: .forbidden
             case .alreadyExists, .recipientUnsubscribed, .idempotencyConflict: .conflict
+            case .lastAdmin: .conflict
             case .providerError: .badGateway
             case .rateLimited: .tooManyRequests
-            case .databaseUnavailable: .serviceUnavailable
+            case .databaseUnavailable, .serverBusy: .serviceUnavailable
             default: .badRequest
             }
         var headers: HTTPFields = [:]
