@@ -6,12 +6,19 @@ import * as messages from './pages/messages.js';
 import * as outbox from './pages/outbox.js';
 import * as providers from './pages/providers.js';
 import * as settings from './pages/settings.js';
+import * as users from './pages/users.js';
 
-const routes = { messages, outbox, providers, settings };
+const routes = { messages, outbox, providers, settings, users };
 const state = { session: null, unmount: null, route: null };
 
 function show(view) {
-  for (const id of ['login-view', 'home-view']) document.getElementById(id).hidden = id !== view;
+  for (const id of ['login-view', 'password-view', 'home-view']) document.getElementById(id).hidden = id !== view;
+}
+
+/** The signed-in shell, or the new-password form while the session must change its password. */
+function enter(session, passwordJustTyped) {
+  if (session.password_change_required) showPasswordChange(session, { required: true, current: passwordJustTyped });
+  else showHome(session);
 }
 
 function leavePage() {
@@ -25,9 +32,30 @@ async function showHome(session) {
   setCsrfToken(session.csrf_token);
   document.getElementById('me-email').textContent = session.user.email;
   document.getElementById('me-role').textContent = session.user.role;
+  document.getElementById('nav-users-item').hidden = session.user.role !== 'admin';
   show('home-view');
   if (!routeName()) location.replace(`#/${await firstPage()}`);
   else route();
+}
+
+/**
+ * The new-password form: required after signing in with a generated or reset password (only
+ * this, /auth/me and signing out work until it is done), or chosen from the top bar.
+ */
+function showPasswordChange(session, { required, current = null }) {
+  leavePage();
+  state.session = session;
+  setCsrfToken(session.csrf_token);
+  const form = document.getElementById('password-form');
+  form.reset();
+  document.getElementById('password-error').hidden = true;
+  document.getElementById('password-title').textContent = required ? 'Choose a new password' : 'Change your password';
+  document.getElementById('password-reason').hidden = !required;
+  document.getElementById('password-cancel').hidden = required;
+  const currentInput = document.getElementById('current-password');
+  if (current) currentInput.value = current;
+  show('password-view');
+  (current ? document.getElementById('new-password') : currentInput).focus();
 }
 
 function showLogin() {
@@ -55,7 +83,7 @@ function routeName() {
 }
 
 function route() {
-  if (!state.session) return;
+  if (!state.session || state.session.password_change_required) return;
   const name = routeName() ?? 'messages';
   if (name === state.route) return;
   leavePage();
@@ -73,11 +101,14 @@ function route() {
 }
 
 async function start() {
+  let session;
   try {
-    await showHome(await api('GET', '/auth/me'));
+    session = await api('GET', '/auth/me');
   } catch {
     showLogin();
+    return;
   }
+  enter(session, null);
 }
 
 whenUnauthorized(() => { if (state.session) showLogin(); });
@@ -90,12 +121,13 @@ document.getElementById('login-form').addEventListener('submit', async (event) =
   errorBox.hidden = true;
   button.disabled = true;
   try {
+    const typed = document.getElementById('password').value;
     const session = await api('POST', '/auth/login', {
       email: document.getElementById('email').value,
-      password: document.getElementById('password').value,
+      password: typed,
     });
     document.getElementById('password').value = '';
-    await showHome(session);
+    enter(session, typed);
   } catch (error) {
     errorBox.textContent = error.code === 'rate_limited'
       ? `Too many attempts. Try again in ${error.retryAfter ?? 'a few'} seconds.`
@@ -106,9 +138,47 @@ document.getElementById('login-form').addEventListener('submit', async (event) =
   }
 });
 
-document.getElementById('logout-button').addEventListener('click', async () => {
+async function signOut() {
   try { await api('POST', '/auth/logout'); } catch { /* signed out either way */ }
   showLogin();
+}
+
+document.getElementById('logout-button').addEventListener('click', signOut);
+document.getElementById('password-logout').addEventListener('click', signOut);
+document.getElementById('change-password-button').addEventListener('click', () => {
+  showPasswordChange(state.session, { required: false });
+});
+document.getElementById('password-cancel').addEventListener('click', () => showHome(state.session));
+
+document.getElementById('password-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const button = document.getElementById('password-button');
+  const errorBox = document.getElementById('password-error');
+  const current = document.getElementById('current-password');
+  const next = document.getElementById('new-password');
+  const again = document.getElementById('confirm-password');
+  const fail = (text, focus) => {
+    errorBox.textContent = text;
+    errorBox.hidden = false;
+    focus?.focus();
+  };
+  errorBox.hidden = true;
+  if (!current.value) return fail('Enter your current password.', current);
+  if (next.value.length < 12) return fail('The new password needs at least 12 characters.', next);
+  if (next.value !== again.value) return fail('The two new passwords differ.', again);
+  button.disabled = true;
+  try {
+    const session = await api('POST', '/auth/password', { current_password: current.value, new_password: next.value });
+    document.getElementById('password-form').reset();
+    await showHome(session);
+  } catch (error) {
+    const focus = { current_password: current, new_password: next }[error.field] ?? null;
+    fail(error.code === 'rate_limited'
+      ? `Too many attempts. Try again in ${error.retryAfter ?? 'a few'} seconds.`
+      : error.described, focus);
+  } finally {
+    button.disabled = false;
+  }
 });
 
 start();

@@ -116,8 +116,9 @@ public struct HeraldCore: Sendable {
         let webhookStore = WebhookStore(pool: pool)
 
         // Services.
-        identity = IdentityService(store: IdentityStore(pool: pool), hasher: PasswordHasher(cost: options.passwordCost),
-                                   limits: options.identityLimits, logger: logger)
+        identity = IdentityService(store: IdentityStore(pool: pool), rateLimits: RateLimitStore(pool: pool),
+                                   hasher: PasswordHasher(cost: options.passwordCost), limits: options.identityLimits,
+                                   now: { clock.now }, logger: logger)
         settings = SettingsService(store: SettingsStore(pool: pool), logger: logger)
         eventsSigningSecret = SettingsService.eventsSigningSecret(secret)
         events = EventService(store: eventStore, settings: settings, signingSecret: eventsSigningSecret, clock: clock, logger: logger)

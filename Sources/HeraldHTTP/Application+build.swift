@@ -47,22 +47,24 @@ public func buildRouter(_ core: HeraldCore, options: HTTPOptions = HTTPOptions()
         throw ConfigurationError("openapi.yaml not found at \(openAPIPath)")
     }
     let publicURL = core.callbacks.publicURL
-    let https = publicURL.lowercased().hasPrefix("https://")
 
     // Hummingbird wraps each route in the middleware added before it, so middleware first.
     // Security headers sit outside the error mapping, so error responses carry them too.
     let routes = RouteTable()
     router.middlewares.add(ObservabilityMiddleware(metrics: HTTPMetrics(registry: options.metricsRegistry)))
-    router.middlewares.add(SecurityHeadersMiddleware(strictTransportSecurity: https))
+    router.middlewares.add(SecurityHeadersMiddleware(strictTransportSecurity: SessionCookie(publicURL: publicURL).secure))
     router.middlewares.add(ErrorMiddleware(routes: routes))
+    let sessionCookie = SessionCookie(publicURL: publicURL)
     router.middlewares.add(StaticFilesMiddleware(directory: webDirectory, logger: logger))
-    router.middlewares.add(AuthenticationMiddleware(identity: core.identity))
+    router.middlewares.add(AuthenticationMiddleware(identity: core.identity, cookie: sessionCookie))
 
     let registrar = RouteRegistrar(router: router, table: routes)
     HealthRoutes(health: core.health, registry: options.metricsRegistry, metricsToken: options.metricsToken,
                  openAPIDocument: ByteBuffer(bytes: openAPI))
         .register(on: registrar)
-    IdentityRoutes(identity: core.identity, secureCookies: https).register(on: registrar)
+    IdentityRoutes(identity: core.identity, cookie: sessionCookie, trustedProxies: core.configuration.trustedProxies)
+        .register(on: registrar)
+    UserRoutes(identity: core.identity).register(on: registrar)
     MessageRoutes(messages: core.messages).register(on: registrar)
     OutboxRoutes(messages: core.messages).register(on: registrar)
     ProviderRoutes(providers: core.providers, callbacks: core.callbacks).register(on: registrar)

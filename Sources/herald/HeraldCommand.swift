@@ -157,57 +157,6 @@ struct Migrate: AsyncParsableCommand {
     }
 }
 
-struct Users: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "users", abstract: "Manage dashboard users.", subcommands: [Create.self])
-
-    struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a user; prints a generated password unless --password-stdin.")
-
-        @Option(help: "The user's e-mail address.") var email: String
-        @Option(help: "admin, marketer or viewer.") var role: String
-        @Flag(help: "Read the password from standard input instead of generating one.") var passwordStdin = false
-
-        func run() async throws {
-            let environment = try CommandEnvironment()
-            let role = try IdentityValidation.role(role, field: "--role")
-            var password = Tokens.password()
-            if passwordStdin {
-                guard let line = readLine(strippingNewline: true) else { throw ValidationError("no password on standard input") }
-                password = line
-            }
-            let chosen = password
-            let user = try await environment.withHerald { core in
-                try await core.identity.createUser(email: email, role: role, password: chosen)
-            }
-            say("Created \(user.role.rawValue) \(user.email) (\(user.id.uuidString.lowercased())).")
-            if !passwordStdin { say("Password: \(password)") }
-        }
-    }
-}
-
-struct APIKeys: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "api-keys", abstract: "Manage API keys.", subcommands: [Create.self])
-
-    struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create an API key; prints it as the last line (shown once).")
-
-        @Option(help: "A name to recognise the key by.") var name: String
-        @Option(name: .customLong("scope"), help: "verifications, messages, contacts, campaigns or admin; repeatable.")
-        var scopes: [String] = []
-
-        func run() async throws {
-            let environment = try CommandEnvironment()
-            let created = try await environment.withHerald { core in
-                try await core.identity.createAPIKey(name: name, scopes: scopes, createdBy: nil)
-            }
-            say("Created API key \(created.key.name) (\(created.key.id.uuidString.lowercased())) with scopes \(created.key.scopes.map(\.rawValue).joined(separator: ", ")).")
-            say(created.secret)
-        }
-    }
-}
-
 extension HeraldError: LocalizedError {
     public var errorDescription: String? { description }
 }

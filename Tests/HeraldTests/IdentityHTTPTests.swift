@@ -217,11 +217,11 @@ struct IdentityHTTPTests {
         }
     }
 
-    @Test("wrong passwords are 401, and repeated failures are rate limited per account with Retry-After")
+    @Test("wrong passwords are 401, and repeated attempts are rate limited per account and address with Retry-After")
     func loginThrottle() async throws {
         var limits = IdentityService.Limits()
-        limits.failuresPerAccount = 3
-        limits.failuresPerIP = 100
+        limits.perAccountAndAddress = RateLimit(3, per: .seconds(900))
+        limits.perAddress = RateLimit(100, per: .seconds(900))
         try await TestHerald.with(limits: limits) { herald in
             _ = try await herald.identity.createUser(email: "ops@example.com", role: .admin, password: "a long enough password")
             try await herald.test { client in
@@ -255,11 +255,10 @@ struct IdentityHTTPTests {
         }
     }
 
-    @Test("failures are also limited per client IP, across accounts")
+    @Test("attempts are also limited per client IP, across accounts")
     func ipThrottle() async throws {
         var limits = IdentityService.Limits()
-        limits.failuresPerAccount = 100
-        limits.failuresPerIP = 4
+        limits.perAddress = RateLimit(4, per: .seconds(900))
         try await TestHerald.with(limits: limits) { herald in
             for index in 0..<4 {
                 await #expect(throws: HeraldError.self) {

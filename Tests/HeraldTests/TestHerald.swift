@@ -36,7 +36,8 @@ struct TestHerald {
     /// Runs `body` with a fresh Herald and drops its database afterwards.
     static func with<T>(
         limits: IdentityService.Limits = .init(), publicURL: String = "http://127.0.0.1:8080",
-        dispatcher: DispatcherConfiguration = .init(), _ body: (TestHerald) async throws -> T
+        dispatcher: DispatcherConfiguration = .init(), configure: (inout HeraldConfiguration) throws -> Void = { _ in },
+        _ body: (TestHerald) async throws -> T
     ) async throws -> T {
         let cluster = try await TestCluster.shared()
         try await cluster.ensureTemplate(template) { connection in
@@ -45,6 +46,7 @@ struct TestHerald {
         let database = try await cluster.createDatabase(template: template)
         var configuration = HeraldConfiguration(port: 0, databasePoolSize: 4)
         configuration.publicURL = publicURL
+        try configure(&configuration)
         let clock = AdjustableClock()
         var options = HeraldCore.Options()
         options.identityLimits = limits

@@ -30,16 +30,30 @@ def browser():
 
 
 def sign_in(browser, herald, timeout: float = 10) -> WebDriverWait:
-    """Signs in with the first login Herald printed; returns a wait for the signed-in shell."""
-    email, password = herald.first_login
+    """Signs in as the first admin; returns a wait for the signed-in shell. With the password
+    Herald printed, the dashboard first asks for a new one: this chooses ADMIN_PASSWORD."""
+    from conftest import ADMIN_PASSWORD
+    email, printed = herald.first_login
     browser.get(herald.url + "/")
     wait = WebDriverWait(browser, timeout)
     wait.until(EC.visibility_of_element_located((By.ID, "login-form")))
     browser.find_element(By.ID, "email").send_keys(email)
-    browser.find_element(By.ID, "password").send_keys(password)
+    browser.find_element(By.ID, "password").send_keys(herald.admin_password or printed)
     browser.find_element(By.ID, "login-button").click()
+    wait.until(lambda b: b.find_element(By.ID, "home-view").is_displayed() or b.find_element(By.ID, "password-view").is_displayed())
+    if browser.find_element(By.ID, "password-view").is_displayed():
+        choose_new_password(browser, wait, ADMIN_PASSWORD)
+        herald.admin_password = ADMIN_PASSWORD
     wait.until(EC.visibility_of_element_located((By.ID, "home-view")))
     return wait
+
+
+def choose_new_password(browser, wait, new_password: str):
+    """Fills the new-password form the first login shows (the current password is kept from the login)."""
+    wait.until(EC.visibility_of_element_located((By.ID, "password-form")))
+    browser.find_element(By.ID, "new-password").send_keys(new_password)
+    browser.find_element(By.ID, "confirm-password").send_keys(new_password)
+    browser.find_element(By.ID, "password-button").click()
 
 
 def console_problems(browser) -> list[str]:

@@ -15,6 +15,8 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+# What the tests choose when the first login asks the admin for a password of their own.
+ADMIN_PASSWORD = "the admin's own password"
 
 
 def herald_binary() -> str:
@@ -41,6 +43,8 @@ class Herald:
         self.process = None
         self.lines: list[str] = []
         self.first_login = None
+        # The admin's own password once the printed first one has been replaced (see admin_session).
+        self.admin_password = None
         self.command = ["serve"]
 
     def env(self) -> dict:
@@ -88,6 +92,21 @@ class Herald:
 
     def request(self, method, path, **kw):
         return requests.request(method, self.url + path, timeout=10, **kw)
+
+    def admin_session(self) -> tuple[requests.Session, str]:
+        """Signs in as the first admin, choosing its own password first if it still has the
+        printed one (the first login must change it); returns the session and CSRF token."""
+        email, printed = self.first_login
+        session = requests.Session()
+        response = session.post(self.url + "/auth/login", json={"email": email, "password": self.admin_password or printed}, timeout=10)
+        assert response.status_code == 200, response.text
+        csrf = response.json()["csrf_token"]
+        if response.json()["password_change_required"]:
+            self.admin_password = ADMIN_PASSWORD
+            changed = session.post(self.url + "/auth/password", headers={"X-CSRF-Token": csrf}, timeout=10,
+                                   json={"current_password": printed, "new_password": ADMIN_PASSWORD})
+            assert changed.status_code == 200, changed.text
+        return session, csrf
 
 
 def stop_cluster(data_dir: str):

@@ -24,7 +24,7 @@ def browser():
     driver.quit()
 
 
-def test_sign_in_with_the_printed_password_and_out(herald, browser):
+def test_sign_in_with_the_printed_password_choose_a_new_one_and_out(herald, browser):
     email, password = herald.first_login
     browser.get(herald.url + "/")
     wait = WebDriverWait(browser, 10)
@@ -39,10 +39,24 @@ def test_sign_in_with_the_printed_password_and_out(herald, browser):
     browser.find_element(By.ID, "password").clear()
     browser.find_element(By.ID, "password").send_keys(password)
     browser.find_element(By.ID, "login-button").click()
-    wait.until(EC.visibility_of_element_located((By.ID, "home-view")))
-    assert browser.find_element(By.ID, "me-email").text == email
+    # The printed password only opens the door: a new one must be chosen first.
+    wait.until(EC.visibility_of_element_located((By.ID, "password-form")))
+    assert not browser.find_element(By.ID, "home-view").is_displayed()
     cookie = browser.get_cookie("herald_session")
     assert cookie and cookie["httpOnly"] and cookie.get("sameSite") == "Strict"
+
+    browser.refresh()  # a reload does not get around it
+    wait.until(EC.visibility_of_element_located((By.ID, "password-form")))
+    browser.find_element(By.ID, "current-password").send_keys(password)
+    browser.find_element(By.ID, "new-password").send_keys("mine and mine alone")
+    browser.find_element(By.ID, "confirm-password").send_keys("mine and not the same")
+    browser.find_element(By.ID, "password-button").click()
+    assert "differ" in wait.until(EC.visibility_of_element_located((By.ID, "password-error"))).text
+    browser.find_element(By.ID, "confirm-password").clear()
+    browser.find_element(By.ID, "confirm-password").send_keys("mine and mine alone")
+    browser.find_element(By.ID, "password-button").click()
+    wait.until(EC.visibility_of_element_located((By.ID, "home-view")))
+    assert browser.find_element(By.ID, "me-email").text == email
 
     browser.refresh()  # the session survives a reload
     wait.until(EC.visibility_of_element_located((By.ID, "home-view")))
@@ -51,3 +65,13 @@ def test_sign_in_with_the_printed_password_and_out(herald, browser):
     wait.until(EC.visibility_of_element_located((By.ID, "login-form")))
     browser.refresh()
     wait.until(EC.visibility_of_element_located((By.ID, "login-form")))
+
+    # The printed password is history; the chosen one signs straight in.
+    browser.find_element(By.ID, "email").send_keys(email)
+    browser.find_element(By.ID, "password").send_keys(password)
+    browser.find_element(By.ID, "login-button").click()
+    assert "wrong" in wait.until(EC.visibility_of_element_located((By.ID, "login-error"))).text
+    browser.find_element(By.ID, "password").clear()
+    browser.find_element(By.ID, "password").send_keys("mine and mine alone")
+    browser.find_element(By.ID, "login-button").click()
+    wait.until(EC.visibility_of_element_located((By.ID, "home-view")))

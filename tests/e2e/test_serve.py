@@ -1,6 +1,8 @@
 """`herald serve` end to end: the promises of the quick start and the API key contract."""
 import signal
+import stat
 import subprocess
+from pathlib import Path
 
 import requests
 
@@ -23,26 +25,70 @@ def test_serve_prints_url_and_first_login_and_answers_health(herald):
     assert page.status_code == 200 and "login-form" in page.text
 
 
-def test_login_with_printed_password_and_restart_keeps_users(data_dir):
+def test_first_login_must_choose_a_password_and_restart_keeps_users(data_dir):
     server = Herald(data_dir).start()
     email, password = server.first_login
-    session, csrf = login(server, email, password)
-    created = session.post(
-        server.url + "/v1/users", json={"email": "mia@example.com", "role": "marketer", "password": "a long enough password"},
-        headers={"X-CSRF-Token": csrf}, timeout=10,
-    )
-    assert created.status_code == 201, created.text
-    assert server.stop() == 0  # graceful SIGTERM
+    assert server.stop() == 0
 
     again = Herald(data_dir)
-    again.port = server.port
-    again.url = server.url
+    again.port, again.url = server.port, server.url
     again.start()
+    assert again.first_login == (email, password), "the first login is shown until it is changed"
+    secret_file = Path(data_dir, "initial-admin-password")
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(Path(data_dir).stat().st_mode) & 0o077 & ~0o011 == 0, "no one else may list or read the data directory"
+
+    session = requests.Session()
+    response = session.post(again.url + "/auth/login", json={"email": email, "password": password}, timeout=10)
+    assert response.status_code == 200 and response.json()["password_change_required"] is True
+    csrf = {"X-CSRF-Token": response.json()["csrf_token"]}
+    user = {"email": "mia@example.com", "role": "marketer", "password": "a long enough password"}
+    blocked = session.post(again.url + "/v1/users", json=user, headers=csrf, timeout=10)
+    assert blocked.status_code == 403 and blocked.json()["error"]["code"] == "password_change_required"
+    changed = session.post(again.url + "/auth/password", headers=csrf, timeout=10,
+                           json={"current_password": password, "new_password": "the admin's own password"})
+    assert changed.status_code == 200 and changed.json()["password_change_required"] is False
+    assert not secret_file.exists(), "the printed password's file is deleted once it is changed"
+    created = session.post(again.url + "/v1/users", json=user, headers=csrf, timeout=10)
+    assert created.status_code == 201, created.text
+    assert again.stop() == 0  # graceful SIGTERM
+
+    third = Herald(data_dir)
+    third.port, third.url = server.port, server.url
+    third.start()
     try:
-        assert again.first_login == (email, password), "the first login is shown until it is changed"
-        login(again, "mia@example.com", "a long enough password")
+        assert third.first_login is None, "a changed first password is no longer printed"
+        assert not any("First login" in line for line in third.lines)
+        login(third, email, "the admin's own password")
+        login(third, "mia@example.com", "a long enough password")
     finally:
-        again.stop()
+        third.stop()
+
+
+def test_reset_password_lets_a_locked_out_admin_back_in(herald):
+    session, _ = herald.admin_session()
+    email = herald.first_login[0]
+    for _ in range(5):
+        herald.request("POST", "/auth/login", json={"email": email, "password": "not it at all"})
+    locked = herald.request("POST", "/auth/login", json={"email": email, "password": herald.admin_password})
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+    assert session.get(herald.url + "/auth/me", timeout=10).status_code == 200
+
+    reset = herald.cli("users", "reset-password", email, "--password-stdin", stdin="a reset long password\n")
+    assert reset.returncode == 0, reset.stderr
+    assert "a reset long password" not in reset.stdout
+    assert session.get(herald.url + "/auth/me", timeout=10).status_code == 401, "a reset ends the sessions"
+    response = herald.request("POST", "/auth/login", json={"email": email, "password": "a reset long password"})
+    assert response.status_code == 200, response.text
+    assert response.json()["password_change_required"] is True
+
+    generated = herald.cli("users", "reset-password", email)
+    assert generated.returncode == 0, generated.stderr
+    new_password = generated.stdout.strip().splitlines()[-1].removeprefix("Password: ")
+    assert len(new_password) == 20
+    assert herald.request("POST", "/auth/login", json={"email": email, "password": new_password}).status_code == 200
+    missing = herald.cli("users", "reset-password", "nobody@example.com", "--password-stdin", stdin="a reset long password\n")
+    assert missing.returncode != 0 and "no user" in (missing.stderr + missing.stdout)
 
 
 def test_kill_9_and_restart_comes_back(data_dir):

@@ -7,14 +7,19 @@ public struct User: Sendable, Equatable, Codable {
     public let disabled: Bool
     public let createdAt: Date
     public let lastLoginAt: Date?
+    /// Until this user picks a password of their own, their session may only change it,
+    /// look at itself and sign out (the generated first admin; after a reset by the CLI).
+    public let passwordChangeRequired: Bool
 
-    public init(id: UUID, email: String, role: Role, disabled: Bool, createdAt: Date, lastLoginAt: Date?) {
+    public init(id: UUID, email: String, role: Role, disabled: Bool, createdAt: Date, lastLoginAt: Date?,
+                passwordChangeRequired: Bool = false) {
         self.id = id
         self.email = email
         self.role = role
         self.disabled = disabled
         self.createdAt = createdAt
         self.lastLoginAt = lastLoginAt
+        self.passwordChangeRequired = passwordChangeRequired
     }
 }
 

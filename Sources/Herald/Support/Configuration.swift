@@ -25,6 +25,9 @@ public struct HeraldConfiguration: Sendable {
     /// `HERALD_STATEMENT_TIMEOUT_MS`: the longest any one SQL statement of this process may run
     /// (default 30 s), so a pathological query cannot hold a connection and a request forever.
     public var statementTimeout: Duration = .seconds(30)
+    /// `HERALD_TRUSTED_PROXIES`: reverse proxies whose `X-Forwarded-For` gives the client
+    /// address (login throttling). Empty: the TCP peer is the client.
+    public var trustedProxies = TrustedProxies()
 
     public init(
         databaseURL: String? = nil,
@@ -93,6 +96,9 @@ public struct HeraldConfiguration: Sendable {
                 throw ConfigurationError("HERALD_METRICS_TOKEN must be at least 16 visible ASCII characters")
             }
             configuration.metricsToken = token
+        }
+        if let proxies = value("HERALD_TRUSTED_PROXIES") {
+            configuration.trustedProxies = try TrustedProxies(parsing: proxies)
         }
         return configuration
     }

@@ -27,6 +27,16 @@ public struct HeraldError: Error, Sendable, Equatable, CustomStringConvertible {
         case csrfFailed = "csrf_failed"
         /// The database cannot be reached.
         case databaseUnavailable = "database_unavailable"
+        /// Too much expensive work (password hashing) is already queued; `retryAfter` says when
+        /// to try again. The server is busy, not the caller at fault.
+        case serverBusy = "server_busy"
+        /// A dashboard user who must choose a new password (the generated first admin, or after
+        /// `herald users reset-password`) may only change it, look at itself and sign out.
+        case passwordChangeRequired = "password_change_required"
+        /// The current password given to change it is wrong (`field` is `current_password`).
+        case invalidCurrentPassword = "invalid_current_password"
+        /// The change would leave no enabled admin: disable, delete or demote another way.
+        case lastAdmin = "last_admin"
 
         // Messaging
         /// A phone number that does not parse or cannot receive the channel.

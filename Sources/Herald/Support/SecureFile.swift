@@ -10,9 +10,16 @@ import Darwin
 enum SecureFile {
     /// Creates `path` with `contents`, readable by the owner only (0600) from the first byte:
     /// `O_CREAT | O_EXCL` with the mode, so there is no moment in which the file exists with
-    /// wider permissions, and an existing file (or a planted symlink) is never overwritten.
-    static func create(_ path: String, contents: String) throws {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+    /// wider permissions, and a planted symlink is never followed. An existing file is an
+    /// error, unless `replacingExisting` (a stale file from an earlier database): it is then
+    /// unlinked and created anew, never written through.
+    static func create(_ path: String, contents: String, replacingExisting: Bool = false) throws {
+        let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
+        var descriptor = open(path, flags, 0o600)
+        if descriptor < 0 && errno == EEXIST && replacingExisting {
+            _ = unlink(path)
+            descriptor = open(path, flags, 0o600)
+        }
         guard descriptor >= 0 else {
             throw ConfigurationError("cannot create \(path): \(String(cString: strerror(errno)))")
         }
@@ -23,6 +30,7 @@ enum SecureFile {
         var written = 0
         while written < bytes.count {
             let result = bytes[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            if result < 0 && errno == EINTR { continue }
             guard result > 0 else {
                 throw ConfigurationError("cannot write \(path): \(String(cString: strerror(errno)))")
             }

@@ -1,64 +1,101 @@
 import Foundation
 import Herald
+import HTTPTypes
 import Hummingbird
 
 /// Wire forms of identity objects.
 struct UserBody: Encodable {
-    let id: UUID
+    let id: String
     let email: String
-    let role: String
+    let role: Role
     let disabled: Bool
+    let passwordChangeRequired: Bool
     let createdAt: Date
-    let lastLoginAt: Date?
-    init(_ user: User) {
-        id = user.id; email = user.email; role = user.role.rawValue; disabled = user.disabled
-        createdAt = user.createdAt; lastLoginAt = user.lastLoginAt
+    @Nullable var lastLoginAt: Date?
+    /// Present only in the answer that created the user with a generated password.
+    let password: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, email, role, disabled, passwordChangeRequired = "password_change_required"
+        case createdAt = "created_at", lastLoginAt = "last_login_at", password
     }
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id.uuidString.lowercased(), forKey: .id)
-        try c.encode(email, forKey: .email)
-        try c.encode(role, forKey: .role)
-        try c.encode(disabled, forKey: .disabled)
-        try c.encode(createdAt, forKey: .createdAt)
-        try c.encode(lastLoginAt, forKey: .lastLoginAt)
+
+    init(_ user: User, password: String? = nil) {
+        id = user.id.wire
+        email = user.email
+        role = user.role
+        disabled = user.disabled
+        passwordChangeRequired = user.passwordChangeRequired
+        createdAt = user.createdAt
+        lastLoginAt = user.lastLoginAt
+        self.password = password
     }
-    enum CodingKeys: String, CodingKey { case id, email, role, disabled, createdAt = "created_at", lastLoginAt = "last_login_at" }
 }
 
 struct APIKeyBody: Encodable {
-    let key: APIKey
+    let id: String
+    let name: String
+    let prefix: String
+    let scopes: [Scope]
+    let createdAt: Date
+    @Nullable var lastUsedAt: Date?
     /// The secret, present only in the response that created it.
-    let secret: String?
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(key.id.uuidString.lowercased(), forKey: .id)
-        try c.encode(key.name, forKey: .name)
-        try c.encode(key.prefix, forKey: .prefix)
-        try c.encode(key.scopes.map(\.rawValue), forKey: .scopes)
-        try c.encode(key.createdAt, forKey: .createdAt)
-        try c.encode(key.lastUsedAt, forKey: .lastUsedAt)
-        if let secret { try c.encode(secret, forKey: .key) }
+    let key: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, prefix, scopes, createdAt = "created_at", lastUsedAt = "last_used_at", key
     }
-    enum CodingKeys: String, CodingKey { case id, name, prefix, scopes, createdAt = "created_at", lastUsedAt = "last_used_at", key }
+
+    init(key: APIKey, secret: String?) {
+        id = key.id.wire
+        name = key.name
+        prefix = key.prefix
+        scopes = key.scopes
+        createdAt = key.createdAt
+        lastUsedAt = key.lastUsedAt
+        self.key = secret
+    }
 }
 
-/// `/auth/*`, `/v1/users`, `/v1/api-keys`.
+/// `/auth/*` (dashboard sessions and one's own password) and `/v1/api-keys`.
 struct IdentityRoutes {
     let identity: IdentityService
-    /// Whether the session cookie gets `Secure` (the public URL is https).
-    let secureCookies: Bool
+    let cookie: SessionCookie
+    /// Whose `X-Forwarded-For` to believe for the client address that logins are throttled by.
+    let trustedProxies: TrustedProxies
 
     struct LoginRequest: Decodable {
         let email: String
         let password: String
     }
 
+    struct ChangePasswordRequest: Decodable {
+        let currentPassword: String
+        let newPassword: String
+        enum CodingKeys: String, CodingKey {
+            case currentPassword = "current_password"
+            case newPassword = "new_password"
+        }
+    }
+
     struct SessionBody: Encodable {
         let user: UserBody
         let csrfToken: String
         let expiresAt: Date
-        enum CodingKeys: String, CodingKey { case user, csrfToken = "csrf_token", expiresAt = "expires_at" }
+        /// True until the user has chosen a password of their own; meanwhile the session may
+        /// only change it (`POST /auth/password`), read `GET /auth/me` and sign out.
+        let passwordChangeRequired: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case user, csrfToken = "csrf_token", expiresAt = "expires_at", passwordChangeRequired = "password_change_required"
+        }
+
+        init(_ user: User, _ session: Session) {
+            self.user = UserBody(user)
+            csrfToken = session.csrfToken
+            expiresAt = session.expiresAt
+            passwordChangeRequired = user.passwordChangeRequired
+        }
     }
 
     struct APIKeyPrincipalBody: Encodable {
@@ -68,51 +105,38 @@ struct IdentityRoutes {
         enum CodingKeys: String, CodingKey { case apiKey = "api_key", scopes }
     }
 
-    struct CreateUserRequest: Decodable {
-        let email: String
-        let role: String
-        let password: String?
-    }
-
-    struct CreatedUserBody: Encodable {
-        let user: UserBody
-        /// Present only when Herald generated the password.
-        let password: String?
-        func encode(to encoder: any Encoder) throws {
-            try user.encode(to: encoder)
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            if let password { try c.encode(password, forKey: .password) }
-        }
-        enum CodingKeys: String, CodingKey { case password }
-    }
-
     struct CreateKeyRequest: Decodable {
         let name: String
         let scopes: [String]
+    }
+
+    /// Passwords longer than this are wrong without being hashed (bcrypt reads 72 bytes anyway).
+    static let maxPasswordBytes = 1024
+
+    /// The address logins are counted by: the TCP peer, or behind a trusted proxy the client it
+    /// names in `X-Forwarded-For`.
+    func clientAddress(_ request: Request, _ context: HeraldRequestContext) -> String {
+        guard !trustedProxies.isEmpty else { return context.remoteAddress }
+        return trustedProxies.clientAddress(peer: context.remoteAddress, forwardedFor: request.headers[values: .xForwardedFor])
     }
 
     func register(on router: RouteRegistrar) {
         router.post("/auth/login") { request, context in
             let body = try await JSON.decode(LoginRequest.self, from: request, context: context)
             guard body.email.utf8.count <= 254 else { throw HeraldError.validation("email", "must be an e-mail address") }
-            guard body.password.utf8.count <= 1024 else { throw HeraldError(.invalidCredentials, "e-mail or password is wrong") }
-            let started = try await identity.login(email: body.email, password: body.password, clientIP: context.remoteAddress)
-            var response = try JSON.response(
-                SessionBody(user: UserBody(started.session.user), csrfToken: started.session.csrfToken, expiresAt: started.session.expiresAt))
-            let lifetime = Int(identity.limits.sessionLifetime.components.seconds)
-            response.setCookie(
-                Cookie(name: AuthenticationMiddleware.cookieName, value: started.token, maxAge: lifetime, path: "/",
-                       secure: secureCookies, httpOnly: true, sameSite: .strict))
+            guard body.password.utf8.count <= Self.maxPasswordBytes else { throw HeraldError(.invalidCredentials, "e-mail or password is wrong") }
+            let started = try await identity.login(
+                email: body.email, password: body.password, clientIP: clientAddress(request, context))
+            var response = try JSON.response(SessionBody(started.session.user, started.session))
+            response.setCookie(cookie.cookie(started.token, maxAge: Int(identity.limits.sessionLifetime.components.seconds)))
             return response
         }
         router.post("/auth/logout") { request, context in
-            if context.session != nil, let token = request.cookies[AuthenticationMiddleware.cookieName]?.value {
+            if context.session != nil, let token = request.cookies[cookie.name]?.value {
                 try await identity.logout(token: token)
             }
             var response = Response(status: .noContent)
-            response.setCookie(
-                Cookie(name: AuthenticationMiddleware.cookieName, value: "", maxAge: 0, path: "/",
-                       secure: secureCookies, httpOnly: true, sameSite: .strict))
+            response.setCookie(cookie.cookie("", maxAge: 0))
             return response
         }
         router.get("/auth/me") { _, context in
@@ -120,28 +144,26 @@ struct IdentityRoutes {
             switch principal.kind {
             case .user(let user):
                 guard let session = context.session else { throw HeraldError(.unauthorized, "no dashboard session") }
-                return try JSON.response(SessionBody(user: UserBody(user), csrfToken: session.csrfToken, expiresAt: session.expiresAt))
+                return try JSON.response(SessionBody(user, session))
             case .apiKey(let id, let name):
                 return try JSON.response(
                     APIKeyPrincipalBody(apiKey: .init(id: id.uuidString.lowercased(), name: name),
                                         scopes: principal.scopes.sorted().map(\.rawValue)))
             }
         }
-
-        router.get("/v1/users") { request, context in
-            try context.require(.admin, write: false)
-            let (limit, cursor) = try request.listParameters()
-            let page = try await identity.users(limit: limit, cursor: cursor)
-            return try JSON.response(ListResponse(data: page.items.map(UserBody.init), nextCursor: page.nextCursor))
-        }
-        router.post("/v1/users") { request, context in
-            try context.require(.admin, write: true)
-            let body = try await JSON.decode(CreateUserRequest.self, from: request, context: context)
-            let role = try IdentityValidation.role(body.role)
-            let password = body.password ?? Tokens.password()
-            let user = try await identity.createUser(email: body.email, role: role, password: password)
-            return try JSON.response(
-                CreatedUserBody(user: UserBody(user), password: body.password == nil ? password : nil), status: .created)
+        router.post("/auth/password") { request, context in
+            let principal = try context.requirePrincipal()
+            guard let user = principal.user, let session = context.session else {
+                throw HeraldError(.forbidden, "only a dashboard session changes its own password; API keys have none")
+            }
+            let body = try await JSON.decode(ChangePasswordRequest.self, from: request, context: context)
+            guard body.currentPassword.utf8.count <= Self.maxPasswordBytes else {
+                throw HeraldError(.invalidCurrentPassword, "is not your current password", field: "current_password")
+            }
+            let changed = try await identity.changePassword(
+                userID: user.id, currentPassword: body.currentPassword, newPassword: body.newPassword,
+                keepingSession: request.cookies[cookie.name]?.value, clientIP: clientAddress(request, context))
+            return try JSON.response(SessionBody(changed, session))
         }
 
         router.get("/v1/api-keys") { request, context in
@@ -162,5 +184,8 @@ struct IdentityRoutes {
             return Response(status: .noContent)
         }
     }
+}
 
+extension HTTPField.Name {
+    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
 }

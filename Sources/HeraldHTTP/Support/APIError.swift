@@ -56,12 +56,14 @@ struct APIError: Error, HTTPResponseError {
             case .notFound: .notFound
             case .unauthorized, .invalidCredentials: .unauthorized
             case .forbidden, .csrfFailed, .countryNotAllowed, .invalidSignature: .forbidden
+            case .passwordChangeRequired, .invalidCurrentPassword: .forbidden
             case .alreadyExists, .recipientUnsubscribed, .idempotencyConflict: .conflict
+            case .lastAdmin: .conflict
             case .providerError: .badGateway
             case .secretsRequired: .badRequest
             case .secretsUnreadable: .serviceUnavailable
             case .rateLimited: .tooManyRequests
-            case .databaseUnavailable: .serviceUnavailable
+            case .databaseUnavailable, .serverBusy: .serviceUnavailable
             case .invalidPhoneNumber, .invalidTemplate, .templateNotFound, .missingVariable, .invalidWebhook, .templateTooComplex: .badRequest
             }
         var headers: HTTPFields = [:]
