@@ -109,7 +109,7 @@ import Testing
                     SELECT '+14155550100', 'US', 'bulk ' || i, 'sms', 'transactional', 0, 'queued', 'GSM-7', 1, 8
                     FROM generate_series(1, 2000) AS i
                     """)
-                let second = MessagingEngine(configuration: HeraldConfiguration(port: 0), pool: herald.pool,
+                let second = MessagingEngine(configuration: HeraldConfiguration(port: 0, allowPrivateNetworks: true), pool: herald.pool,
                                              secret: ServerSecret("test-secret-of-sufficient-length"), resourceDirectory: repositoryRoot,
                                              dispatcher: Self.fast, logger: testLogger)
                 try await withThrowingTaskGroup(of: Void.self) { group in

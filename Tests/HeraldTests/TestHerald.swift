@@ -44,7 +44,8 @@ struct TestHerald {
         let pool = PostgresPool(configuration: database, maxConnections: 4, logger: testLogger)
         let identity = IdentityService(
             store: IdentityStore(pool: pool), hasher: PasswordHasher(cost: 4), limits: limits, logger: testLogger)
-        var configuration = HeraldConfiguration(port: 0)
+        // Scripted providers and event receivers listen on loopback.
+        var configuration = HeraldConfiguration(port: 0, allowPrivateNetworks: true)
         configuration.publicURL = publicURL
         let secret = ServerSecret("test-secret-of-sufficient-length")
         let engine = MessagingEngine(configuration: configuration, pool: pool, secret: secret, resourceDirectory: repositoryRoot,

@@ -21,6 +21,11 @@ public struct HeraldConfiguration: Sendable {
     public var resourceDirectory: String?
     /// Size of the database connection pool (`HERALD_DB_POOL_SIZE`, default 10).
     public var databasePoolSize: Int
+    /// `HERALD_ALLOW_PRIVATE_NETWORKS` (`true` or `false`, default false): whether provider and
+    /// event URLs may reach loopback, private and other non-public addresses (a provider
+    /// simulator on the same machine, a gateway on the LAN). Link-local and cloud metadata
+    /// addresses stay refused either way (``OutboundURLPolicy``, `AddressPolicy`).
+    public var allowPrivateNetworks: Bool
 
     public init(
         databaseURL: String? = nil,
@@ -31,7 +36,8 @@ public struct HeraldConfiguration: Sendable {
         publicURL: String? = nil,
         logLevel: Logger.Level = .info,
         resourceDirectory: String? = nil,
-        databasePoolSize: Int = 10
+        databasePoolSize: Int = 10,
+        allowPrivateNetworks: Bool = false
     ) {
         self.databaseURL = databaseURL
         self.dataDirectory = dataDirectory
@@ -42,6 +48,7 @@ public struct HeraldConfiguration: Sendable {
         self.logLevel = logLevel
         self.resourceDirectory = resourceDirectory
         self.databasePoolSize = databasePoolSize
+        self.allowPrivateNetworks = allowPrivateNetworks
     }
 
     /// Reads the documented variables. Bad values are errors naming the variable, never ignored.
@@ -77,6 +84,13 @@ public struct HeraldConfiguration: Sendable {
                 throw ConfigurationError("HERALD_DB_POOL_SIZE must be a number from 1 to 500")
             }
             configuration.databasePoolSize = number
+        }
+        if let allow = value("HERALD_ALLOW_PRIVATE_NETWORKS") {
+            switch allow.lowercased() {
+            case "true": configuration.allowPrivateNetworks = true
+            case "false": configuration.allowPrivateNetworks = false
+            default: throw ConfigurationError("HERALD_ALLOW_PRIVATE_NETWORKS must be true or false")
+            }
         }
         return configuration
     }
