@@ -50,8 +50,9 @@ release: deps
 
 # Builds and starts Herald on the embedded PostgreSQL with the outbox provider.
 # It prints the dashboard URL and the first admin login. Ctrl-C stops it (and the database).
+# Private networks are allowed (unless set otherwise) so providers can point at the local simulator.
 run: build
-	$$($(SWIFT) build --show-bin-path)/herald serve
+	HERALD_ALLOW_PRIVATE_NETWORKS=$${HERALD_ALLOW_PRIVATE_NETWORKS:-true} $$($(SWIFT) build --show-bin-path)/herald serve
 
 # The fast lane for day-to-day work: build, then the Swift suites (no e2e scale runs, no
 # browser). `make test` is the complete run CI executes.

@@ -51,6 +51,10 @@ CURLcode herald_curl_easy_setopt_headerfunction(CURL *handle, herald_curl_data_c
     return curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, callback);
 }
 
+CURLcode herald_curl_easy_setopt_opensocketfunction(CURL *handle, herald_curl_opensocket_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_OPENSOCKETFUNCTION, callback);
+}
+
 CURLcode herald_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }

@@ -34,6 +34,7 @@ final class CurlEasyHandle {
             && herald_curl_easy_setopt_pointer(raw, CURLOPT_POSTFIELDS, nil) == CURLE_OK
             && herald_curl_easy_setopt_pointer(raw, CURLOPT_WRITEDATA, nil) == CURLE_OK
             && herald_curl_easy_setopt_pointer(raw, CURLOPT_HEADERDATA, nil) == CURLE_OK
+            && herald_curl_easy_setopt_pointer(raw, CURLOPT_OPENSOCKETDATA, nil) == CURLE_OK
     }
 
     /// Empties the error buffer before a transfer.
@@ -87,6 +88,11 @@ final class CurlEasyHandle {
     /// CURLOPT_HEADERFUNCTION; its data is CURLOPT_HEADERDATA.
     func setHeaderFunction(_ callback: herald_curl_data_callback) throws(CurlOptionError) {
         try check(herald_curl_easy_setopt_headerfunction(raw, callback))
+    }
+
+    /// CURLOPT_OPENSOCKETFUNCTION; its data is CURLOPT_OPENSOCKETDATA.
+    func setOpenSocketFunction(_ callback: herald_curl_opensocket_callback) throws(CurlOptionError) {
+        try check(herald_curl_easy_setopt_opensocketfunction(raw, callback))
     }
 
     // MARK: Information (https://curl.se/libcurl/c/curl_easy_getinfo.html)

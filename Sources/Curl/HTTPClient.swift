@@ -5,7 +5,8 @@ import Logging
 /// One dedicated thread per client drives every transfer, reusing keep-alive connections
 /// between requests; `execute(_:)` suspends without blocking Swift's cooperative pool.
 /// Only `http` and `https` are spoken (redirects included), TLS peers and host names are always
-/// verified, and proxies from the environment (`http_proxy`…) are ignored.
+/// verified, and proxies from the environment (`http_proxy`…) are ignored. With an
+/// `AddressPolicy`, every connection's resolved address is checked before it is opened.
 ///
 /// Call `shutdown()` when done; dropping the last reference also stops the thread, without waiting.
 public final class HTTPClient: Sendable {
@@ -20,6 +21,10 @@ public final class HTTPClient: Sendable {
         /// A larger response body fails the request with `.responseTooLarge`.
         public var maxResponseBytes: Int = 8 << 20
         public var userAgent: String = "Herald"
+        /// Where connections may go, checked on the resolved address of each one (redirects
+        /// included) just before it is opened; a request whose every address is refused fails
+        /// with `.addressNotAllowed`. Nil, the default, allows any address.
+        public var addressPolicy: AddressPolicy? = nil
 
         public init() {}
     }
@@ -55,7 +60,8 @@ public final class HTTPClient: Sendable {
     /// Throws `HTTPClientError`: `.cancelled` promptly when the calling task is cancelled (the
     /// transfer is dropped and its connection closed), `.shutdown` after `shutdown()`.
     public func execute(_ request: HTTPRequest) async throws -> HTTPResponse {
-        let transfer = try Transfer(request: request, maxResponseBytes: configuration.maxResponseBytes)
+        let transfer = try Transfer(request: request, maxResponseBytes: configuration.maxResponseBytes,
+                                    addressPolicy: configuration.addressPolicy)
         let core = self.core
         let raw = try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<RawResponse, any Error>) in

@@ -10,7 +10,7 @@ public struct HTTPClientError: Error, Sendable, CustomStringConvertible, CustomD
         private enum Base: String, Hashable, Sendable {
             case timeout, couldNotResolveHost, couldNotConnect, tls, unsupportedProtocol
             case tooManyRedirects, invalidURL, invalidRequest, cancelled, shutdown
-            case responseTooLarge, transfer
+            case responseTooLarge, addressNotAllowed, transfer
         }
 
         private let base: Base
@@ -38,6 +38,9 @@ public struct HTTPClientError: Error, Sendable, CustomStringConvertible, CustomD
         public static let shutdown = Code(.shutdown)
         /// The body passed `Configuration.maxResponseBytes`.
         public static let responseTooLarge = Code(.responseTooLarge)
+        /// The client's `AddressPolicy` refused every address it was about to connect to (the
+        /// host's, or a redirect target's): nothing was sent. `debugDescription` names the address.
+        public static let addressNotAllowed = Code(.addressNotAllowed)
         /// Any other failure while sending or receiving (see `curlCode`).
         public static let transfer = Code(.transfer)
 

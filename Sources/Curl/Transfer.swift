@@ -22,6 +22,8 @@ final class Transfer: @unchecked Sendable {
     /// A copy of the request body (CURLOPT_POSTFIELDS), freed in `deinit`.
     let body: UnsafeMutableRawBufferPointer?
     let maxResponseBytes: Int
+    /// Checked by `transferOpenSocketCallback` on every connection the transfer opens.
+    let addressPolicy: AddressPolicy?
 
     var continuation: UnsafeContinuation<RawResponse, any Error>?
 
@@ -36,9 +38,11 @@ final class Transfer: @unchecked Sendable {
     /// The header lines of the latest response, as received; parsed by the caller's task.
     var responseHeaderBlock: [UInt8] = []
     var responseBody: [UInt8] = []
+    /// The first address `addressPolicy` refused (with its category), for the error's debug detail.
+    var refusedAddress: String?
 
     /// Copies what libcurl will read into C memory; throws `.invalidURL` or `.invalidRequest`.
-    init(request: HTTPRequest, maxResponseBytes: Int) throws(HTTPClientError) {
+    init(request: HTTPRequest, maxResponseBytes: Int, addressPolicy: AddressPolicy? = nil) throws(HTTPClientError) {
         guard URLParts.hasScheme(request.url) else {
             throw HTTPClientError(.invalidURL, detail: "not an absolute URL")
         }
@@ -47,6 +51,7 @@ final class Transfer: @unchecked Sendable {
         }
         self.request = request
         self.maxResponseBytes = maxResponseBytes
+        self.addressPolicy = addressPolicy
         headerList = try Transfer.makeHeaderList(request.headers, bodySize: request.body?.count ?? 0)
         if let bytes = request.body, !bytes.isEmpty {
             let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
@@ -140,6 +145,35 @@ let transferHeaderCallback: herald_curl_data_callback = { data, size, count, use
         transfer.responseHeaderBlock.append(contentsOf: line)
     }
     return length
+}
+
+/// CURLOPT_OPENSOCKETFUNCTION, installed when the client has an `AddressPolicy`: libcurl calls it
+/// with the resolved address of every connection it opens (each address of a name in turn, each
+/// redirect's target), so the policy judges what is actually connected to. It creates the socket
+/// as libcurl would (plus close-on-exec on Linux), or returns CURL_SOCKET_BAD to refuse the address:
+/// libcurl then tries the host's next address, or fails with CURLE_COULDNT_CONNECT, which
+/// `refusedAddress` turns into `.addressNotAllowed`. Anything it cannot read is refused.
+let transferOpenSocketCallback: herald_curl_opensocket_callback = { userData, _, address in
+    guard let userData, let address else { return CURL_SOCKET_BAD }
+    let transfer = Unmanaged<Transfer>.fromOpaque(userData).takeUnretainedValue()
+    let family = address.pointee.family
+    if let policy = transfer.addressPolicy {
+        // `addr` is declared as a 16-byte `struct sockaddr` but holds `addrlen` bytes (28 for IPv6).
+        let socketAddress = UnsafeRawPointer(address) + MemoryLayout<curl_sockaddr>.offset(of: \curl_sockaddr.addr)!
+        let ip = IPAddress(socketAddress: socketAddress, length: Int(address.pointee.addrlen))
+        guard let ip, policy.allows(ip) else {
+            if transfer.refusedAddress == nil {
+                transfer.refusedAddress = ip.map { "\($0) (\($0.category))" } ?? "address family \(family)"
+            }
+            return CURL_SOCKET_BAD
+        }
+    }
+    #if canImport(Glibc)
+    let type = address.pointee.socktype | Int32(SOCK_CLOEXEC.rawValue)
+    #else
+    let type = address.pointee.socktype
+    #endif
+    return socket(family, type, address.pointee.protocol)
 }
 
 /// A finished transfer as the client's thread hands it to the caller's task.

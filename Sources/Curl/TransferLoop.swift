@@ -161,6 +161,9 @@ final class TransferLoop {
             try easy.set(CURLOPT_MAXFILESIZE_LARGE, large: configuration.maxResponseBytes)
             try easy.setWriteFunction(transferWriteCallback)
             try easy.setHeaderFunction(transferHeaderCallback)
+            if configuration.addressPolicy != nil {
+                try easy.setOpenSocketFunction(transferOpenSocketCallback)
+            }
             return easy
         } catch {
             logger.error("curl_easy_setopt failed", metadata: ["curl.code": "\(error.code.rawValue)"])
@@ -226,6 +229,9 @@ final class TransferLoop {
         let userData = Unmanaged.passUnretained(transfer).toOpaque()
         try easy.set(CURLOPT_WRITEDATA, pointer: userData)
         try easy.set(CURLOPT_HEADERDATA, pointer: userData)
+        if configuration.addressPolicy != nil {
+            try easy.set(CURLOPT_OPENSOCKETDATA, pointer: userData)
+        }
     }
 
     /// The body with a Content-Length (an empty one when there is none); setting it makes the
@@ -273,6 +279,9 @@ final class TransferLoop {
         if transfer.responseTooLarge, code == CURLE_WRITE_ERROR {
             error = HTTPClientError(.responseTooLarge, curlCode: Int(code.rawValue), host: host,
                                     detail: "body larger than \(configuration.maxResponseBytes) bytes")
+        } else if code == CURLE_COULDNT_CONNECT, let refused = transfer.refusedAddress {
+            error = HTTPClientError(.addressNotAllowed, curlCode: Int(code.rawValue), host: host,
+                                    detail: "the address policy refused a connection to \(refused)")
         } else {
             error = HTTPClientError(HTTPClientError.Code(curlCode: code), curlCode: Int(code.rawValue), host: host,
                                     detail: message ?? String(cString: curl_easy_strerror(code)))

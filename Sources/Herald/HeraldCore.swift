@@ -103,6 +103,9 @@ public struct HeraldCore: Sendable {
         var httpConfiguration = HTTPClient.Configuration()
         httpConfiguration.maxConcurrentTransfers = min(max(window, 64), 512) + 64
         httpConfiguration.maxConnectionsPerHost = min(max(window, 64), 512)
+        // Checked on the address each connection actually reaches (DNS rebinding, redirects).
+        let urlPolicy = OutboundURLPolicy(configuration: configuration)
+        httpConfiguration.addressPolicy = urlPolicy.addressPolicy
         let http = HTTPClient(configuration: httpConfiguration, logger: logger)
         httpClient = HTTPClientService(client: http)
 
@@ -119,7 +122,7 @@ public struct HeraldCore: Sendable {
         identity = IdentityService(store: IdentityStore(pool: pool), rateLimits: RateLimitStore(pool: pool),
                                    hasher: PasswordHasher(cost: options.passwordCost), limits: options.identityLimits,
                                    now: { clock.now }, logger: logger)
-        settings = SettingsService(store: SettingsStore(pool: pool), logger: logger)
+        settings = SettingsService(store: SettingsStore(pool: pool), urlPolicy: urlPolicy, logger: logger)
         eventsSigningSecret = SettingsService.eventsSigningSecret(secret)
         events = EventService(store: eventStore, settings: settings, signingSecret: eventsSigningSecret, clock: clock, logger: logger)
         callbacks = CallbackURLs(publicURL: configuration.resolvedPublicURL)
@@ -127,7 +130,7 @@ public struct HeraldCore: Sendable {
         let directory = ProviderDirectory(store: providerStore)
         let providerClient = ProviderClient(http: http, timeout: options.dispatcher.providerTimeout)
         providers = ProviderService(store: providerStore, directory: directory, client: providerClient,
-                                    callbacks: callbacks, logger: logger)
+                                    callbacks: callbacks, urlPolicy: urlPolicy, logger: logger)
         templates = TemplateService(store: TemplateStore(pool: pool), logger: logger)
         messages = MessageService(store: messageStore, outbox: OutboxStore(pool: pool), idempotency: idempotencyStore,
                                   consent: consentStore, settings: settings, templates: templates, clock: clock, logger: logger)

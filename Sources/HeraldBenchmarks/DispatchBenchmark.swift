@@ -67,7 +67,7 @@ extension Benchmarks {
         var dispatcher = try DispatcherConfiguration.fromEnvironment()
         // The default window (claimed, not yet recorded); its HTTP concurrency is capped like the baseline's.
         dispatcher.window = Int(ProcessInfo.processInfo.environment["BENCH_WINDOW"] ?? "") ?? dispatcher.window
-        var heraldConfiguration = HeraldConfiguration(port: 0)
+        var heraldConfiguration = HeraldConfiguration(port: 0, allowPrivateNetworks: true)  // the simulator is on loopback
         heraldConfiguration.publicURL = "http://127.0.0.1:9"
         heraldConfiguration.databasePoolSize = 8
         var options = HeraldCore.Options()

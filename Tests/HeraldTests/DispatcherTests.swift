@@ -155,11 +155,11 @@ import Testing
                 let leaseUntil = herald.clock.now.addingTimeInterval(60)
                 try await herald.pool.query(
                     "UPDATE messages SET status = 'sending', attempts = 1, lease_until = \(leaseUntil) WHERE id = \(id)")
-                #expect(try await herald.core.workers.leaseReaper.reap() == 0)
+                #expect(await herald.core.workers.leaseReaper.reap() == 0)
                 try await runWorkers(herald, for: .milliseconds(300))
                 #expect(try await herald.message(id)?.status == .sending)
                 herald.clock.advance(by: .seconds(61))
-                #expect(try await herald.core.workers.leaseReaper.reap() == 1)
+                #expect(await herald.core.workers.leaseReaper.reap() == 1)
                 try await dispatchUntil(herald) { try await herald.message(id)?.status == .sent }
                 #expect(try await herald.message(id)?.attempts == 2)
                 #expect(server.requests.count == 1)

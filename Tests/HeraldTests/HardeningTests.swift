@@ -217,6 +217,60 @@ import Testing
         #expect(throws: ConfigurationError.self) { try HeraldConfiguration.fromEnvironment(["HERALD_METRICS_TOKEN": "short"]) }
     }
 
+    // MARK: Outbound requests
+
+    @Test("provider URLs and events_url never point at metadata or link-local addresses, nor private ones unless allowed")
+    func outboundDestinations() async throws {
+        try await TestHerald.with(configure: { $0.allowPrivateNetworks = false }) { herald in
+            let admin = try await herald.bearer(["admin"])
+            try await herald.test { client in
+                for url in ["http://169.254.169.254/latest", "http://metadata.google.internal/", "http://[fe80::1]/", "http://127.0.0.1:9099"] {
+                    try await client.execute(uri: "/v1/providers", method: .post, headers: admin, body: jsonBody([
+                        "name": "p", "type": "twilio",
+                        "config": ["account_sid": "AC" + String(repeating: "a", count: 32), "auth_token": "t", "from": "+15005550006", "base_url": url],
+                    ])) { response in
+                        #expect(response.status == .badRequest, "\(url)")
+                        #expect(response.errorField == "config.base_url", "\(url)")
+                    }
+                    try await client.execute(uri: "/v1/settings", method: .patch, headers: admin, body: jsonBody(["events_url": url])) { response in
+                        #expect(response.status == .badRequest, "\(url)")
+                        #expect(response.errorField == "events_url", "\(url)")
+                    }
+                }
+            }
+            #expect(try await herald.core.settings.current().eventsURL == nil)
+        }
+        // With private networks allowed (a simulator on this machine), loopback is fine; metadata never.
+        try await TestHerald.with(configure: { $0.allowPrivateNetworks = true }) { herald in
+            let admin = try await herald.bearer(["admin"])
+            try await herald.test { client in
+                try await client.execute(uri: "/v1/settings", method: .patch, headers: admin,
+                                         body: jsonBody(["events_url": "http://127.0.0.1:9/events"])) { #expect($0.status == .ok) }
+                try await client.execute(uri: "/v1/settings", method: .patch, headers: admin,
+                                         body: jsonBody(["events_url": "http://169.254.169.254/"])) { #expect($0.status == .badRequest) }
+            }
+        }
+    }
+
+    @Test("a provider whose name resolves to a loopback address is refused on the connection itself")
+    func refusedOnConnection() async throws {
+        try await ScriptedProvider.run(answer: { _, _, _ in .init(status: 200, body: #"{"id":"should-not"}"#) }) { server in
+            try await TestHerald.with(dispatcher: DispatcherTests.fast, configure: { $0.allowPrivateNetworks = false }) { herald in
+                // `localhost` passes the save-time check only as a name; what it resolves to is refused at connect.
+                let port = server.baseURL.split(separator: ":").last.map(String.init) ?? "80"
+                let provider = try? await herald.core.providers.create(ProviderInput(
+                    name: "sneaky", type: "http", config: ["url": .string("http://localhost.:\(port)/send"), "id_path": .string("id")]))
+                guard provider != nil else { return }  // refused at save: fine too
+                let message = try await herald.core.messages.send(SendMessageRequest(to: "+14155550100", body: "hi"), apiKeyID: nil)
+                try await dispatchUntil(herald) {
+                    guard let stored = try await herald.message(message.id) else { return false }
+                    return stored.status != .queued && stored.status != .sending || stored.error != nil
+                }
+                #expect(server.requests.isEmpty, "the request never reached the loopback server")
+            }
+        }
+    }
+
     // MARK: Database
 
     @Test("every statement of the application runs under a statement timeout")

@@ -44,7 +44,8 @@ struct TestHerald {
             try await Migrator(directory: repositoryRoot + "/migrations", logger: testLogger).migrate(connection)
         }
         let database = try await cluster.createDatabase(template: template)
-        var configuration = HeraldConfiguration(port: 0, databasePoolSize: 4)
+        // Scripted providers and event receivers listen on loopback.
+        var configuration = HeraldConfiguration(port: 0, databasePoolSize: 4, allowPrivateNetworks: true)
         configuration.publicURL = publicURL
         try configure(&configuration)
         let clock = AdjustableClock()

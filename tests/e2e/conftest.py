@@ -49,7 +49,9 @@ class Herald:
 
     def env(self) -> dict:
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("PG")}
-        env.update(HERALD_DATA_DIR=self.data_dir, HERALD_PORT=str(self.port), HERALD_HOME=str(ROOT), LOG_LEVEL="warning")
+        env.update(HERALD_DATA_DIR=self.data_dir, HERALD_PORT=str(self.port), HERALD_HOME=str(ROOT), LOG_LEVEL="warning",
+                   # the provider simulator and event receivers of the tests listen on 127.0.0.1
+                   HERALD_ALLOW_PRIVATE_NETWORKS="true")
         return env
 
     def start(self, timeout: float = 60):

@@ -35,6 +35,13 @@ CURLcode herald_curl_easy_setopt_writefunction(CURL *handle, herald_curl_data_ca
 /// CURLOPT_HEADERFUNCTION.
 CURLcode herald_curl_easy_setopt_headerfunction(CURL *handle, herald_curl_data_callback callback);
 
+/// The signature of a CURLOPT_OPENSOCKETFUNCTION callback (`curl_opensocket_callback`): it gets
+/// the address libcurl is about to connect to and returns a new socket, or CURL_SOCKET_BAD to
+/// refuse that address (libcurl then tries the next one, or fails with CURLE_COULDNT_CONNECT).
+typedef curl_socket_t (*herald_curl_opensocket_callback)(void *userdata, curlsocktype purpose, struct curl_sockaddr *address);
+/// CURLOPT_OPENSOCKETFUNCTION; its data is CURLOPT_OPENSOCKETDATA. NULL restores libcurl's own.
+CURLcode herald_curl_easy_setopt_opensocketfunction(CURL *handle, herald_curl_opensocket_callback callback);
+
 // MARK: curl_easy_getinfo
 
 /// For CURLINFO_LONG infos (CURLINFO_RESPONSE_CODE, CURLINFO_NUM_CONNECTS…).

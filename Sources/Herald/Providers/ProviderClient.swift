@@ -40,6 +40,10 @@ public struct ProviderClient: Sendable {
                 return .transportFailure(ProviderFailure(.unavailable, code: "timeout", message: "the provider did not answer in time"), hung: true)
             case .couldNotResolveHost, .couldNotConnect, .tls:
                 return .transportFailure(ProviderFailure(.unavailable, code: "unreachable", message: "the provider could not be reached (\(error.code))"), hung: false)
+            case .addressNotAllowed:
+                // Never sent: the address is link-local, metadata, or private without HERALD_ALLOW_PRIVATE_NETWORKS.
+                return .transportFailure(ProviderFailure(.rejected, code: "address_not_allowed",
+                                                         message: "the provider URL resolves to an address Herald may not reach"), hung: false)
             case .invalidURL, .unsupportedProtocol, .invalidRequest:
                 return .transportFailure(ProviderFailure(.rejected, code: "invalid_request", message: "the provider URL is not usable (\(error.code))"), hung: false)
             default:

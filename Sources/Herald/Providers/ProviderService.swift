@@ -10,13 +10,17 @@ public struct ProviderService: Sendable {
     public let directory: ProviderDirectory
     let client: ProviderClient
     let callbacks: CallbackURLs
+    /// Where provider URLs may point (no metadata or link-local; private only when allowed).
+    let urlPolicy: OutboundURLPolicy
     let logger: Logger
 
-    public init(store: ProviderStore, directory: ProviderDirectory, client: ProviderClient, callbacks: CallbackURLs, logger: Logger) {
+    public init(store: ProviderStore, directory: ProviderDirectory, client: ProviderClient, callbacks: CallbackURLs,
+                urlPolicy: OutboundURLPolicy, logger: Logger) {
         self.store = store
         self.directory = directory
         self.client = client
         self.callbacks = callbacks
+        self.urlPolicy = urlPolicy
         self.logger = logger
     }
 
@@ -37,7 +41,7 @@ public struct ProviderService: Sendable {
         var config: [String: JSONValue] = [:]
         for (key, value) in input.config ?? [:] where value != .null { config[key] = value }
         let provider = Provider(
-            id: UUID(), name: try Self.name(rawName), type: type, config: try Self.config(config, type: type),
+            id: UUID(), name: try Self.name(rawName), type: type, config: try checkedDestinations(Self.config(config, type: type), type: type),
             priority: try Self.priority(input.priority ?? 10), countries: try Self.countries(input.countries ?? []),
             ratePerSecond: try Self.rate(input.ratePerSecond ?? nil), enabled: input.enabled ?? true,
             webhookToken: Tokens.base62(length: 32), createdAt: Date(), updatedAt: Date())
@@ -58,7 +62,7 @@ public struct ProviderService: Sendable {
         if let name = input.name { provider.name = try Self.name(name) }
         if let changes = input.config {
             let (values, repaired) = try Self.patchedConfig(changes, of: provider)
-            provider.config = try Self.config(values, type: provider.type)
+            provider.config = try checkedDestinations(Self.config(values, type: provider.type), type: provider.type)
             if repaired { provider.state = .ok }
         }
         if let priority = input.priority { provider.priority = try Self.priority(priority) }
@@ -197,6 +201,15 @@ public struct ProviderService: Sendable {
     }
 
     // MARK: Validation
+
+    /// Refuses a config whose URLs point where Herald must not send requests (checked again
+    /// on the address actually connected to, so DNS cannot get around it).
+    func checkedDestinations(_ config: ProviderConfig, type: ProviderType) throws -> ProviderConfig {
+        for key in Provider.destinationKeys(of: type).sorted() {
+            if let url = config[key] { try urlPolicy.check(url, field: "config.\(key)") }
+        }
+        return config
+    }
 
     static func name(_ raw: String) throws -> String {
         let name = raw.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -8,12 +8,15 @@ import Providers
 /// webhook handlers consult settings on every batch.
 public final class SettingsService: Sendable {
     let store: SettingsStore
+    /// Where `events_url` may point (no metadata or link-local; private only when allowed).
+    let urlPolicy: OutboundURLPolicy
     let logger: Logger
     /// The whole document under one key: the dispatcher and webhooks read it per batch.
     private let cache: TTLCache<Int, Settings>
 
-    init(store: SettingsStore, logger: Logger, maximumAge: Duration = .seconds(2)) {
+    init(store: SettingsStore, urlPolicy: OutboundURLPolicy, logger: Logger, maximumAge: Duration = .seconds(2)) {
         self.store = store
+        self.urlPolicy = urlPolicy
         self.logger = logger
         self.cache = TTLCache(maximumAge: maximumAge, capacity: 1)
     }
@@ -37,6 +40,7 @@ public final class SettingsService: Sendable {
     public func update(_ patch: [String: JSONValue], actor: String) async throws -> Settings {
         let before = try await current()
         let after = try before.merged(with: patch)
+        if let url = after.eventsURL, patch["events_url"] != nil { try urlPolicy.check(url, field: "events_url") }
         let old = before.json, new = after.json
         let changed = new.filter { old[$0.key] != $0.value }
         try await store.save(changed)

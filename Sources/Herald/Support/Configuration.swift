@@ -28,6 +28,11 @@ public struct HeraldConfiguration: Sendable {
     /// `HERALD_TRUSTED_PROXIES`: reverse proxies whose `X-Forwarded-For` gives the client
     /// address (login throttling). Empty: the TCP peer is the client.
     public var trustedProxies = TrustedProxies()
+    /// `HERALD_ALLOW_PRIVATE_NETWORKS` (`true` or `false`, default false): whether provider and
+    /// event URLs may reach loopback, private and other non-public addresses (a provider
+    /// simulator on the same machine, a gateway on the LAN). Link-local and cloud metadata
+    /// addresses stay refused either way (``OutboundURLPolicy``, `AddressPolicy`).
+    public var allowPrivateNetworks: Bool
 
     public init(
         databaseURL: String? = nil,
@@ -38,7 +43,8 @@ public struct HeraldConfiguration: Sendable {
         publicURL: String? = nil,
         logLevel: Logger.Level = .info,
         resourceDirectory: String? = nil,
-        databasePoolSize: Int = 10
+        databasePoolSize: Int = 10,
+        allowPrivateNetworks: Bool = false
     ) {
         self.databaseURL = databaseURL
         self.dataDirectory = dataDirectory
@@ -49,6 +55,7 @@ public struct HeraldConfiguration: Sendable {
         self.logLevel = logLevel
         self.resourceDirectory = resourceDirectory
         self.databasePoolSize = databasePoolSize
+        self.allowPrivateNetworks = allowPrivateNetworks
     }
 
     /// Reads the documented variables. Bad values are errors naming the variable, never ignored.
@@ -99,6 +106,13 @@ public struct HeraldConfiguration: Sendable {
         }
         if let proxies = value("HERALD_TRUSTED_PROXIES") {
             configuration.trustedProxies = try TrustedProxies(parsing: proxies)
+        }
+        if let allow = value("HERALD_ALLOW_PRIVATE_NETWORKS") {
+            switch allow.lowercased() {
+            case "true": configuration.allowPrivateNetworks = true
+            case "false": configuration.allowPrivateNetworks = false
+            default: throw ConfigurationError("HERALD_ALLOW_PRIVATE_NETWORKS must be true or false")
+            }
         }
         return configuration
     }

@@ -30,13 +30,7 @@ public struct Housekeeping: Service {
     }
 
     public func run() async throws {
-        // A graceful shutdown cancels the wait between passes, so stopping never waits it out.
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: interval)
-                await purge()
-            }
-        }
+        await repeatEvery(interval) { await purge() }
     }
 
     /// One pass over every purge; a failing one is logged and does not stop the others.

@@ -18,18 +18,12 @@ public struct LeaseReaper: Service {
     }
 
     public func run() async throws {
-        // A graceful shutdown cancels the wait between passes, so stopping never waits it out.
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await reap()
-                try await Task.sleep(for: interval)
-            }
-        }
+        await repeatEvery(interval, immediately: true) { _ = await reap() }
     }
 
     /// One pass: returns how many messages went back to the queue.
     @discardableResult
-    public func reap() async throws -> Int {
+    public func reap() async -> Int {
         do {
             let requeued = try await queue.requeueExpiredLeases(now: clock.now)
             if requeued > 0 { logger.warning("requeued messages whose lease expired", metadata: ["messages": "\(requeued)"]) }

@@ -4,8 +4,9 @@ import Foundation
 import Glibc
 #endif
 
-/// A TCP server on 127.0.0.1 made to misbehave: it accepts, reads the request head, writes
-/// `response` (or nothing) and then never answers again, keeping the connection open.
+/// A TCP server on 127.0.0.1 (or another loopback `address`) made to misbehave: it accepts,
+/// reads the request head, writes `response` (or nothing) and then never answers again, keeping
+/// the connection open.
 final class RawServer: @unchecked Sendable {
     // @unchecked Sendable: the `var`s are only touched under `lock`; `listener` and `port` never
     // change after `init`.
@@ -19,10 +20,10 @@ final class RawServer: @unchecked Sendable {
     private var accepted = 0
     private var closed = 0
 
-    init(response: String? = nil) throws {
+    init(response: String? = nil, address: String = "127.0.0.1") throws {
         listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard listener >= 0 else { throw TestFailure("socket: \(errno)") }
-        port = try bindLoopback(listener)
+        port = try bindLoopback(listener, address: address)
         guard listen(listener, 16) == 0 else { throw TestFailure("listen: \(errno)") }
         let listener = self.listener
         let reply = response.map { Array($0.utf8) }
@@ -96,11 +97,11 @@ func closedLoopbackPort() throws -> Int {
     return try bindLoopback(fd)
 }
 
-/// Binds to 127.0.0.1 with an OS-chosen port and returns the port.
-private func bindLoopback(_ fd: Int32) throws -> Int {
+/// Binds to `host` (127.0.0.1 by default) with an OS-chosen port and returns the port.
+private func bindLoopback(_ fd: Int32, address host: String = "127.0.0.1") throws -> Int {
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_addr.s_addr = inet_addr(host)
     address.sin_port = 0
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let bound = withUnsafeMutablePointer(to: &address) { pointer in
