@@ -8,8 +8,28 @@ import Providers
 /// into the provider's console. `status` is `ok`, or `broken` with `error` saying why and
 /// what to do (a broken provider's `config` shows no secrets: none could be read).
 struct ProviderBody: Encodable {
-    let provider: Provider
-    let callbacks: CallbackURLs
+    struct Problem: Encodable {
+        let code: String
+        let message: String
+    }
+
+    let id: String
+    let name: String
+    let type: ProviderType
+    let config: [String: JSONValue]
+    let priority: Int
+    let countries: [String]
+    @Nullable var ratePerSecond: Int?
+    let enabled: Bool
+    /// `ok`, or `broken` with `error` saying why.
+    let status: String
+    @Nullable var error: Problem?
+    /// Absent for the outbox and for a broken provider: its webhooks are refused, and without
+    /// its secrets it cannot tell whether they are signed or carry a token.
+    let statusWebhookURL: String?
+    let inboundWebhookURL: String?
+    let createdAt: Date
+    let updatedAt: Date
 
     enum CodingKeys: String, CodingKey {
         case id, name, type, config, priority, countries, ratePerSecond = "rate_per_second", enabled, status, error
@@ -17,49 +37,31 @@ struct ProviderBody: Encodable {
         case createdAt = "created_at", updatedAt = "updated_at"
     }
 
-    struct Problem: Encodable {
-        let code: String
-        let message: String
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(provider.id.uuidString.lowercased(), forKey: .id)
-        try c.encode(provider.name, forKey: .name)
-        try c.encode(provider.type.rawValue, forKey: .type)
-        try c.encode(provider.redactedConfig, forKey: .config)
-        try c.encode(provider.priority, forKey: .priority)
-        try c.encode(provider.countries, forKey: .countries)
-        try c.encode(provider.ratePerSecond, forKey: .ratePerSecond)
-        try c.encode(provider.enabled, forKey: .enabled)
+    init(provider: Provider, callbacks: CallbackURLs) {
+        id = provider.id.wire
+        name = provider.name
+        type = provider.type
+        config = provider.redactedConfig
+        priority = provider.priority
+        countries = provider.countries
+        ratePerSecond = provider.ratePerSecond
+        enabled = provider.enabled
         switch provider.state {
         case .ok:
-            try c.encode("ok", forKey: .status)
-            try c.encodeNil(forKey: .error)
+            status = "ok"
+            error = nil
         case .broken(let reason):
-            try c.encode("broken", forKey: .status)
-            try c.encode(Problem(code: reason.rawValue, message: reason.message), forKey: .error)
+            status = "broken"
+            error = Problem(code: reason.rawValue, message: reason.message)
         }
-        // A broken provider's webhooks are refused, and without its secrets it cannot tell
-        // whether they are signed or carry a token: no URLs until it is repaired.
-        if provider.type != .outbox && !provider.isBroken {
-            try c.encode(callbacks.status(provider: provider, messageID: nil), forKey: .statusWebhookURL)
-            try c.encode(callbacks.inbound(provider: provider), forKey: .inboundWebhookURL)
-        }
-        try c.encode(provider.createdAt, forKey: .createdAt)
-        try c.encode(provider.updatedAt, forKey: .updatedAt)
+        let takesWebhooks = provider.type != .outbox && !provider.isBroken
+        statusWebhookURL = takesWebhooks ? callbacks.status(provider: provider, messageID: nil) : nil
+        inboundWebhookURL = takesWebhooks ? callbacks.inbound(provider: provider) : nil
+        createdAt = provider.createdAt
+        updatedAt = provider.updatedAt
     }
 }
 
-struct ProviderListBody: Encodable {
-    let data: [ProviderBody]
-    enum CodingKeys: String, CodingKey { case data, nextCursor = "next_cursor" }
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(data, forKey: .data)
-        try c.encodeNil(forKey: .nextCursor)
-    }
-}
 
 /// `/v1/providers` (scope admin).
 struct ProviderRoutes {
@@ -132,7 +134,7 @@ struct ProviderRoutes {
         router.get("/v1/providers") { _, context in
             try context.require(.admin, write: false)
             let all = try await providers.list()
-            return try JSON.response(ProviderListBody(data: all.map { ProviderBody(provider: $0, callbacks: callbacks) }))
+            return try JSON.response(ListResponse(data: all.map { ProviderBody(provider: $0, callbacks: callbacks) }, nextCursor: nil))
         }
         router.get("/v1/providers/{id}") { _, context in
             try context.require(.admin, write: false)
