@@ -88,13 +88,11 @@ struct HTTPClientAddressPolicyTests {
                       "[fd20:ce::254]", "[fe80::1]", "100.100.100.200", "2852039166"])
     func metadataRefused(host: String) async throws {
         try await withClient({ $0.addressPolicy = Self.relaxed }) { client in
-            let (error, elapsed) = try await timed {
-                try await expectClientError {
-                    try await client.execute(HTTPRequest(url: "http://\(host)/latest/meta-data/", timeout: .seconds(2)))
-                }
+            // A connect attempt would end in .timeout or .couldNotConnect: the code shows it was refused first.
+            let error = try await expectClientError {
+                try await client.execute(HTTPRequest(url: "http://\(host)/latest/meta-data/", timeout: .seconds(2)))
             }
             #expect(error.code == .addressNotAllowed, "\(host): \(String(reflecting: error))")
-            #expect(elapsed < .seconds(1), "refused at once, not after a connect timeout")
         }
     }
 
