@@ -2,6 +2,7 @@
 import signal
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import requests
@@ -165,3 +166,15 @@ def test_a_second_serve_on_the_same_data_directory_stops_without_harming_the_fir
         assert first.get("/readyz").status_code == 200, "the first server's database is untouched"
     finally:
         first.stop()
+
+
+def test_a_client_that_writes_a_huge_body_before_reading_gets_its_413(herald):
+    """Python's requests writes the whole body before it reads: the 413 must reach it, not a hang."""
+    key = herald.cli("api-keys", "create", "--name", "big", "--scope", "admin").stdout.strip().splitlines()[-1]
+    started = time.time()
+    response = requests.post(herald.url + "/v1/messages", data=b"x" * (50 << 20), timeout=60,
+                             headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert time.time() - started < 60
+    assert herald.get("/healthz").status_code == 200
