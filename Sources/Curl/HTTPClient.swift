@@ -3,7 +3,7 @@ import Logging
 /// An HTTP(S) client on libcurl's multi interface.
 ///
 /// One dedicated thread per client drives every transfer, reusing keep-alive connections
-/// between requests; `execute(_:)` suspends without blocking Swift's cooperative pool.
+/// between requests; `send(_:)` suspends without blocking Swift's cooperative pool.
 /// Only `http` and `https` are spoken (redirects included), TLS peers and host names are always
 /// verified, and proxies from the environment (`http_proxy`…) are ignored. With an
 /// `AddressPolicy`, every connection's resolved address is checked before it is opened.
@@ -59,7 +59,7 @@ public final class HTTPClient: Sendable {
     ///
     /// Throws `HTTPClientError`: `.cancelled` promptly when the calling task is cancelled (the
     /// transfer is dropped and its connection closed), `.shutdown` after `shutdown()`.
-    public func execute(_ request: HTTPRequest) async throws -> HTTPResponse {
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         let transfer = try Transfer(request: request, maxResponseBytes: configuration.maxResponseBytes,
                                     addressPolicy: configuration.addressPolicy)
         let core = self.core
@@ -78,7 +78,7 @@ public final class HTTPClient: Sendable {
     }
 
     /// Fails queued and running requests with `.shutdown`, and returns once the client's
-    /// thread has stopped. Later calls to `execute(_:)` throw `.shutdown`. Idempotent.
+    /// thread has stopped. Later calls to `send(_:)` throw `.shutdown`. Idempotent.
     public func shutdown() async {
         await core.shutdown()
     }

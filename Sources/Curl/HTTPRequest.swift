@@ -1,4 +1,4 @@
-/// A request for `HTTPClient.execute(_:)`.
+/// A request for `HTTPClient.send(_:)`.
 public struct HTTPRequest: Sendable {
     public enum Method: String, Sendable, Hashable {
         case GET, POST, PUT, PATCH, DELETE, HEAD

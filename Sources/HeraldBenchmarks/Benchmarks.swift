@@ -155,7 +155,7 @@ struct Benchmarks {
                 workers.addTask(executorPreference: client.executor) {
                     var count = 0
                     while ContinuousClock.now < deadline {
-                        let response = try await client.execute(request)
+                        let response = try await client.send(request)
                         guard response.status == 201 else { throw BenchmarkError("status \(response.status)") }
                         count += 1
                     }
@@ -186,7 +186,7 @@ struct Benchmarks {
         let probe = HTTPClient(logger: logger)
         var ready = false
         for _ in 0..<100 where !ready {
-            ready = (try? await probe.execute(formRequest(url: url)))?.status == 201
+            ready = (try? await probe.send(formRequest(url: url)))?.status == 201
             if !ready { try await Task.sleep(for: .milliseconds(100)) }
         }
         await probe.shutdown()

@@ -45,7 +45,7 @@ extension Benchmarks {
                         var request = Curl.HTTPRequest(method: .POST, url: url, body: Array(body.utf8))
                         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
                         request.basicAuth = (username: sid, password: "bench-token")
-                        let response = try await client.execute(request)
+                        let response = try await client.send(request)
                         guard response.status == 201 else { throw BenchmarkError("simulator answered \(response.status)") }
                     }
                 }
@@ -54,7 +54,7 @@ extension Benchmarks {
         }
         let baseline = Double(messages) / (ContinuousClock.now - baselineStart).seconds
         await client.shutdown()
-        _ = try? await HTTPClient(logger: logger).execute(Curl.HTTPRequest(method: .DELETE, url: simURL + "/sim/messages"))
+        _ = try? await HTTPClient(logger: logger).send(Curl.HTTPRequest(method: .DELETE, url: simURL + "/sim/messages"))
 
         // Herald: a private cluster, the real migrations, a Twilio provider pointing at the
         // simulator, `messages` rows queued, and the dispatcher draining them.
@@ -143,7 +143,7 @@ extension Benchmarks {
         let client = HTTPClient(logger: logger)
         defer { Task { await client.shutdown() } }
         for _ in 0..<100 {
-            if let response = try? await client.execute(Curl.HTTPRequest(url: url, timeout: .seconds(1))), response.status == 200 { return }
+            if let response = try? await client.send(Curl.HTTPRequest(url: url, timeout: .seconds(1))), response.status == 200 { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw BenchmarkError("\(url) did not answer")

@@ -130,7 +130,7 @@ final class ReceiptSender: Sendable {
                 delay *= 2
             }
             do {
-                let response = try await client.execute(request)
+                let response = try await client.send(request)
                 if (200..<300).contains(response.status) {
                     state.countReceipt(sent: true)
                     return

@@ -26,7 +26,7 @@ struct HTTPClientAddressPolicyTests {
         defer { server.stop() }
         try await withClient({ $0.addressPolicy = Self.strict }) { client in
             let error = try await expectClientError {
-                try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(server.port)/send"))
+                try await client.send(HTTPRequest(url: "http://127.0.0.1:\(server.port)/send"))
             }
             #expect(error.code == .addressNotAllowed)
             #expect(error.code != .couldNotConnect)
@@ -42,7 +42,7 @@ struct HTTPClientAddressPolicyTests {
         let server = try RawServer(response: Self.ok)
         defer { server.stop() }
         try await withClient({ $0.addressPolicy = Self.relaxed }) { client in
-            let response = try await client.execute(HTTPRequest(url: "http://\(host):\(server.port)/send"))
+            let response = try await client.send(HTTPRequest(url: "http://\(host):\(server.port)/send"))
             #expect(response.status == 200)
             #expect(response.body == Array("ok".utf8))
         }
@@ -57,7 +57,7 @@ struct HTTPClientAddressPolicyTests {
         defer { server.stop() }
         try await withClient({ $0.addressPolicy = Self.strict }) { client in
             let error = try await expectClientError {
-                try await client.execute(HTTPRequest(url: "http://localhost:\(server.port)/"))
+                try await client.send(HTTPRequest(url: "http://localhost:\(server.port)/"))
             }
             #expect(error.code == .addressNotAllowed)
             #expect(error.description.hasSuffix("host: localhost:\(server.port)"))
@@ -74,7 +74,7 @@ struct HTTPClientAddressPolicyTests {
         defer { server.stop() }
         try await withClient({ $0.addressPolicy = Self.strict }) { client in
             let error = try await expectClientError {
-                try await client.execute(HTTPRequest(url: "http://\(host):\(server.port)/", timeout: .seconds(2)))
+                try await client.send(HTTPRequest(url: "http://\(host):\(server.port)/", timeout: .seconds(2)))
             }
             #expect(error.code == .addressNotAllowed, "\(host): \(String(reflecting: error))")
         }
@@ -90,7 +90,7 @@ struct HTTPClientAddressPolicyTests {
         try await withClient({ $0.addressPolicy = Self.relaxed }) { client in
             // A connect attempt would end in .timeout or .couldNotConnect: the code shows it was refused first.
             let error = try await expectClientError {
-                try await client.execute(HTTPRequest(url: "http://\(host)/latest/meta-data/", timeout: .seconds(2)))
+                try await client.send(HTTPRequest(url: "http://\(host)/latest/meta-data/", timeout: .seconds(2)))
             }
             #expect(error.code == .addressNotAllowed, "\(host): \(String(reflecting: error))")
         }
@@ -107,7 +107,7 @@ struct HTTPClientAddressPolicyTests {
         let policy = AddressPolicy(allowPrivateNetworks: true, deniedNetworks: [try #require(IPNetwork("127.0.0.2/32"))])
 
         try await withClient({ $0.followRedirects = true; $0.addressPolicy = policy }) { client in
-            let error = try await expectClientError { try await client.execute(HTTPRequest(url: url)) }
+            let error = try await expectClientError { try await client.send(HTTPRequest(url: url)) }
             #expect(error.code == .addressNotAllowed)
             #expect(String(reflecting: error).hasSuffix("refused a connection to 127.0.0.2 (loopback)"))
         }
@@ -117,7 +117,7 @@ struct HTTPClientAddressPolicyTests {
 
         // The same redirect without the denied block reaches the target: the refusal above was the policy's.
         try await withClient({ $0.followRedirects = true; $0.addressPolicy = Self.relaxed }) { client in
-            let response = try await client.execute(HTTPRequest(url: url))
+            let response = try await client.send(HTTPRequest(url: url))
             #expect(response.status == 200)
         }
         #expect(target.acceptedCount == 1)
@@ -137,7 +137,7 @@ struct HTTPClientAddressPolicyTests {
         let policy = AddressPolicy(allowPrivateNetworks: true, deniedNetworks: [try #require(IPNetwork("127.0.0.2/32"))])
         try await withClient({ $0.addressPolicy = policy }) { client in
             let error = try await expectClientError {
-                try await client.execute(HTTPRequest(url: "http://127.0.0.2:\(target.port)/"))
+                try await client.send(HTTPRequest(url: "http://127.0.0.2:\(target.port)/"))
             }
             #expect(error.code == .addressNotAllowed)
         }
@@ -150,7 +150,7 @@ struct HTTPClientAddressPolicyTests {
     func closedPortStaysCouldNotConnect() async throws {
         let port = try closedLoopbackPort()
         try await withClient({ $0.addressPolicy = Self.relaxed }) { client in
-            let error = try await expectClientError { try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(port)/")) }
+            let error = try await expectClientError { try await client.send(HTTPRequest(url: "http://127.0.0.1:\(port)/")) }
             #expect(error.code == .couldNotConnect)
         }
     }
@@ -160,7 +160,7 @@ struct HTTPClientAddressPolicyTests {
         try await withTestServer { base in
             try await withClient({ $0.addressPolicy = Self.relaxed }) { client in
                 for _ in 0..<5 {
-                    let response = try await client.execute(HTTPRequest(url: base + "/status/200"))
+                    let response = try await client.send(HTTPRequest(url: base + "/status/200"))
                     #expect(response.status == 200)
                 }
                 #expect(client.statistics.connectionsOpened == 1)

@@ -8,7 +8,7 @@ struct HTTPClientFailureTests {
     func closedPort() async throws {
         let port = try closedLoopbackPort()
         try await withClient { client in
-            let error = try await expectClientError { try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(port)/")) }
+            let error = try await expectClientError { try await client.send(HTTPRequest(url: "http://127.0.0.1:\(port)/")) }
             #expect(error.code == .couldNotConnect)
             #expect(error.curlCode == 7)
         }
@@ -21,7 +21,7 @@ struct HTTPClientFailureTests {
         try await withClient { client in
             let (error, elapsed) = try await timed {
                 try await expectClientError {
-                    try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(server.port)/", timeout: .milliseconds(300)))
+                    try await client.send(HTTPRequest(url: "http://127.0.0.1:\(server.port)/", timeout: .milliseconds(300)))
                 }
             }
             #expect(error.code == .timeout)
@@ -38,7 +38,7 @@ struct HTTPClientFailureTests {
         defer { server.stop() }
         try await withClient { client in
             let error = try await expectClientError {
-                try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(server.port)/", timeout: .milliseconds(300)))
+                try await client.send(HTTPRequest(url: "http://127.0.0.1:\(server.port)/", timeout: .milliseconds(300)))
             }
             #expect(error.code == .timeout)
         }
@@ -52,7 +52,7 @@ struct HTTPClientFailureTests {
         let host = String(repeating: "n", count: 70) + ".invalid"
         try await withClient { client in
             let (error, elapsed) = try await timed {
-                try await expectClientError { try await client.execute(HTTPRequest(url: "http://\(host)/")) }
+                try await expectClientError { try await client.send(HTTPRequest(url: "http://\(host)/")) }
             }
             #expect(error.code == .couldNotResolveHost)
             #expect(error.curlCode == 6)
@@ -64,7 +64,7 @@ struct HTTPClientFailureTests {
           arguments: ["http://[::1", "not a url", "example.com/path", "http://exa mple.com/", "http://host/\r\nX-Injected: 1", ""])
     func malformedURL(url: String) async throws {
         try await withClient { client in
-            let error = try await expectClientError { try await client.execute(HTTPRequest(url: url)) }
+            let error = try await expectClientError { try await client.send(HTTPRequest(url: url)) }
             #expect(error.code == .invalidURL)
         }
     }
@@ -74,7 +74,7 @@ struct HTTPClientFailureTests {
     func invalidHeader(name: String, value: String) async throws {
         try await withClient { client in
             let error = try await expectClientError {
-                try await client.execute(HTTPRequest(url: "http://127.0.0.1:1/", headers: [name: value]))
+                try await client.send(HTTPRequest(url: "http://127.0.0.1:1/", headers: [name: value]))
             }
             #expect(error.code == .invalidRequest)
         }
@@ -84,7 +84,7 @@ struct HTTPClientFailureTests {
           arguments: ["file:///etc/passwd", "FILE:///etc/passwd", "ftp://127.0.0.1/", "gopher://127.0.0.1/", "dict://127.0.0.1/"])
     func otherSchemes(url: String) async throws {
         try await withClient { client in
-            let error = try await expectClientError { try await client.execute(HTTPRequest(url: url)) }
+            let error = try await expectClientError { try await client.send(HTTPRequest(url: url)) }
             #expect(error.code == .unsupportedProtocol)
             #expect(error.curlCode == 1)
         }
@@ -94,7 +94,7 @@ struct HTTPClientFailureTests {
     func redirectToFileFollowing() async throws {
         try await withTestServer { base in
             try await withClient({ $0.followRedirects = true }) { client in
-                let error = try await expectClientError { try await client.execute(HTTPRequest(url: base + "/redirect/file")) }
+                let error = try await expectClientError { try await client.send(HTTPRequest(url: base + "/redirect/file")) }
                 #expect(error.code == .unsupportedProtocol)
             }
         }
@@ -104,7 +104,7 @@ struct HTTPClientFailureTests {
     func redirectToFileNotFollowing() async throws {
         try await withTestServer { base in
             try await withClient { client in
-                let response = try await client.execute(HTTPRequest(url: base + "/redirect/file"))
+                let response = try await client.send(HTTPRequest(url: base + "/redirect/file"))
                 #expect(response.status == 302)
                 #expect(response.headers["location"] == "file:///etc/passwd")
                 #expect(!response.bodyText.contains("root:"))
@@ -116,7 +116,7 @@ struct HTTPClientFailureTests {
     func redirectLoop() async throws {
         try await withTestServer { base in
             try await withClient({ $0.followRedirects = true }) { client in
-                let error = try await expectClientError { try await client.execute(HTTPRequest(url: base + "/redirect/loop")) }
+                let error = try await expectClientError { try await client.send(HTTPRequest(url: base + "/redirect/loop")) }
                 #expect(error.code == .tooManyRedirects)
                 #expect(error.curlCode == 47)
             }
@@ -128,10 +128,10 @@ struct HTTPClientFailureTests {
     func responseTooLarge(path: String) async throws {
         try await withTestServer { base in
             try await withClient({ $0.maxResponseBytes = 64 << 10 }) { client in
-                let error = try await expectClientError { try await client.execute(HTTPRequest(url: base + path)) }
+                let error = try await expectClientError { try await client.send(HTTPRequest(url: base + path)) }
                 #expect(error.code == .responseTooLarge)
                 // The client is still usable afterwards.
-                #expect(try await client.execute(HTTPRequest(url: base + "/bytes/10")).body.count == 10)
+                #expect(try await client.send(HTTPRequest(url: base + "/bytes/10")).body.count == 10)
             }
         }
     }
@@ -141,7 +141,7 @@ struct HTTPClientFailureTests {
         try await withTestServer { base in
             try await withClient { client in
                 let url = base.replacingOccurrences(of: "http://", with: "https://") + "/echo"
-                let error = try await expectClientError { try await client.execute(HTTPRequest(url: url)) }
+                let error = try await expectClientError { try await client.send(HTTPRequest(url: url)) }
                 #expect(error.code == .tls)
             }
         }
@@ -154,7 +154,7 @@ struct HTTPClientFailureTests {
         defer { server.stop() }
         try await withClient { client in
             let error = try await expectClientError {
-                try await client.execute(HTTPRequest(url: "https://127.0.0.1:\(server.port)/", timeout: .seconds(5)))
+                try await client.send(HTTPRequest(url: "https://127.0.0.1:\(server.port)/", timeout: .seconds(5)))
             }
             #expect(error.code == .tls)
             #expect(error.curlCode == 60)  // CURLE_PEER_FAILED_VERIFICATION
@@ -169,7 +169,7 @@ struct HTTPClientFailureTests {
             var request = HTTPRequest(url: "http://user:hunter2@127.0.0.1:\(port)/v1/send?token=topsecret&to=%2B15551234567",
                                       body: Array("pin=918273".utf8))
             request.basicAuth = (username: "AC1", password: "authsecret")
-            let error = try await expectClientError { try await client.execute(request) }
+            let error = try await expectClientError { try await client.send(request) }
             #expect(error.code == .couldNotConnect)
             #expect(error.host == "127.0.0.1:\(port)")
             for text in [error.description, String(reflecting: error), "\(request)", logs.text] {

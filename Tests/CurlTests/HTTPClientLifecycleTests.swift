@@ -12,7 +12,7 @@ struct HTTPClientLifecycleTests {
                 let bodies = try await withThrowingTaskGroup(of: (Int, String).self) { group in
                     for index in 0..<count {
                         group.addTask {
-                            let response = try await client.execute(HTTPRequest(url: base + "/query?i=\(index)"))
+                            let response = try await client.send(HTTPRequest(url: base + "/query?i=\(index)"))
                             #expect(response.status == 200)
                             return (index, response.bodyText)
                         }
@@ -38,7 +38,7 @@ struct HTTPClientLifecycleTests {
         try await withTestServer { base in
             try await withClient { client in
                 for index in 0..<50 {
-                    let response = try await client.execute(HTTPRequest(
+                    let response = try await client.send(HTTPRequest(
                         method: .POST, url: base + "/echo", body: Array("n=\(index)".utf8)))
                     #expect(response.status == 200)
                 }
@@ -54,7 +54,7 @@ struct HTTPClientLifecycleTests {
         try await withTestServer { base in
             try await withClient { client in
                 let task = Task {
-                    try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(silent.port)/", timeout: .seconds(30)))
+                    try await client.send(HTTPRequest(url: "http://127.0.0.1:\(silent.port)/", timeout: .seconds(30)))
                 }
                 #expect(await silent.wait { silent.acceptedCount == 1 })
                 let (error, elapsed) = await timed {
@@ -64,7 +64,7 @@ struct HTTPClientLifecycleTests {
                 #expect(error?.code == .cancelled)
                 #expect(elapsed < .seconds(10), "cancellation does not wait for the 30 s timeout")
                 #expect(await silent.wait { silent.closedCount == 1 })
-                let after = try await client.execute(HTTPRequest(url: base + "/query?after=cancel"))
+                let after = try await client.send(HTTPRequest(url: base + "/query?after=cancel"))
                 #expect(after.bodyText == "after=cancel")
                 #expect(client.statistics.inFlight == 0)
             }
@@ -77,9 +77,9 @@ struct HTTPClientLifecycleTests {
         defer { silent.stop() }
         try await withClient({ $0.maxConcurrentTransfers = 1 }) { client in
             let url = "http://127.0.0.1:\(silent.port)/"
-            let running = Task { try await client.execute(HTTPRequest(url: url, timeout: .seconds(30))) }
+            let running = Task { try await client.send(HTTPRequest(url: url, timeout: .seconds(30))) }
             #expect(await silent.wait { silent.acceptedCount == 1 })
-            let queued = Task { try await client.execute(HTTPRequest(url: url, timeout: .seconds(30))) }
+            let queued = Task { try await client.send(HTTPRequest(url: url, timeout: .seconds(30))) }
             #expect(await silent.wait { client.statistics.queued == 1 })
             queued.cancel()
             let error = await #expect(throws: HTTPClientError.self) { try await queued.value }
@@ -95,7 +95,7 @@ struct HTTPClientLifecycleTests {
         try await withClient { client in
             let task = Task {
                 withUnsafeCurrentTask { $0?.cancel() }
-                return try await client.execute(HTTPRequest(url: "http://127.0.0.1:1/"))
+                return try await client.send(HTTPRequest(url: "http://127.0.0.1:1/"))
             }
             let error = await #expect(throws: HTTPClientError.self) { try await task.value }
             #expect(error?.code == .cancelled)
@@ -109,8 +109,8 @@ struct HTTPClientLifecycleTests {
         let client = HTTPClient(configuration: { var c = HTTPClient.Configuration(); c.maxConcurrentTransfers = 1; return c }(),
                                 logger: LogRecorder().logger)
         let url = "http://127.0.0.1:\(silent.port)/"
-        let running = Task { try await client.execute(HTTPRequest(url: url)) }
-        let queued = Task { try await client.execute(HTTPRequest(url: url)) }
+        let running = Task { try await client.send(HTTPRequest(url: url)) }
+        let queued = Task { try await client.send(HTTPRequest(url: url)) }
         #expect(await silent.wait { client.statistics == HTTPClientStatistics(inFlight: 1, queued: 1) })
         let (_, elapsed) = await timed { await client.shutdown() }
         #expect(elapsed < .seconds(10), "shutdown does not wait for the 30 s timeouts of pending work")
@@ -118,7 +118,7 @@ struct HTTPClientLifecycleTests {
             let error = await #expect(throws: HTTPClientError.self) { try await task.value }
             #expect(error?.code == .shutdown)
         }
-        let late = await #expect(throws: HTTPClientError.self) { try await client.execute(HTTPRequest(url: url)) }
+        let late = await #expect(throws: HTTPClientError.self) { try await client.send(HTTPRequest(url: url)) }
         #expect(late?.code == .shutdown)
         await client.shutdown()
         #expect(client.statistics.completed == 2)
@@ -131,7 +131,7 @@ struct HTTPClientLifecycleTests {
         defer { server.stop() }
         do {
             let client = HTTPClient(logger: LogRecorder().logger)
-            #expect(try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(server.port)/")).bodyText == "ok")
+            #expect(try await client.send(HTTPRequest(url: "http://127.0.0.1:\(server.port)/")).bodyText == "ok")
         }
         #expect(await server.wait { server.closedCount == 1 })
     }
@@ -147,7 +147,7 @@ struct HTTPClientLifecycleTests {
                     group.addTask(executorPreference: client.executor) {
                         var last = ""
                         for round in 0..<25 {
-                            last = try await client.execute(HTTPRequest(url: base + "/query?task=\(index)&round=\(round)")).bodyText
+                            last = try await client.send(HTTPRequest(url: base + "/query?task=\(index)&round=\(round)")).bodyText
                         }
                         return last
                     }
@@ -160,7 +160,7 @@ struct HTTPClientLifecycleTests {
             // A task parked on the client's thread when it shuts down resumes elsewhere.
             let parked = Task(executorPreference: client.executor) {
                 do {
-                    _ = try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(silent.port)/"))
+                    _ = try await client.send(HTTPRequest(url: "http://127.0.0.1:\(silent.port)/"))
                     return "response"
                 } catch let error as HTTPClientError {
                     try await Task.sleep(for: .milliseconds(1))  // runs on the global executor now

@@ -16,7 +16,7 @@ struct HTTPClientRoundTripTests {
                 headers.add(name: "X-Multi", value: "1")
                 headers.add(name: "X-Multi", value: "2")
                 headers.add(name: "X-Empty", value: "")
-                let response = try await client.execute(HTTPRequest(url: base + "/echo/some/path?to=%2B15551234567&x=a+b", headers: headers))
+                let response = try await client.send(HTTPRequest(url: base + "/echo/some/path?to=%2B15551234567&x=a+b", headers: headers))
                 #expect(response.status == 200)
                 #expect(response.headers["content-type"]?.hasPrefix("application/json") == true)
                 let seen = try echoed(response)
@@ -40,7 +40,7 @@ struct HTTPClientRoundTripTests {
         try await withTestServer { base in
             try await withClient { client in
                 let form = Array("to=%2B15551234567&body=Hello+%C3%A9t%C3%A9%21&from=Herald".utf8)
-                let response = try await client.execute(HTTPRequest(
+                let response = try await client.send(HTTPRequest(
                     method: .POST, url: base + "/echo/messages",
                     headers: ["Content-Type": "application/x-www-form-urlencoded"], body: form))
                 let seen = try echoed(response)
@@ -63,7 +63,7 @@ struct HTTPClientRoundTripTests {
                     method: .POST, url: base + "/echo/2010-04-01/Accounts/AC123/Messages.json",
                     headers: ["Content-Type": "application/json", "Accept": "application/json"], body: json)
                 request.basicAuth = (username: "AC123", password: "s3cr:et@pw")
-                let seen = try echoed(try await client.execute(request))
+                let seen = try echoed(try await client.send(request))
                 #expect(seen.body == json)
                 #expect(seen.values("content-type") == ["application/json"])
                 #expect(seen.values("accept") == ["application/json"])
@@ -78,11 +78,11 @@ struct HTTPClientRoundTripTests {
     func otherMethods(method: HTTPRequest.Method) async throws {
         try await withTestServer { base in
             try await withClient { client in
-                let empty = try echoed(try await client.execute(HTTPRequest(method: method, url: base + "/echo/x")))
+                let empty = try echoed(try await client.send(HTTPRequest(method: method, url: base + "/echo/x")))
                 #expect(empty.method == method.rawValue)
                 #expect(empty.body.isEmpty)
                 if method != .DELETE { #expect(empty.values("content-length") == ["0"]) }
-                let withBody = try echoed(try await client.execute(HTTPRequest(
+                let withBody = try echoed(try await client.send(HTTPRequest(
                     method: method, url: base + "/echo/x", headers: ["Content-Type": "text/plain"], body: Array("payload".utf8))))
                 #expect(withBody.method == method.rawValue)
                 #expect(withBody.bodyBase64 == Data("payload".utf8).base64EncodedString())
@@ -97,27 +97,27 @@ struct HTTPClientRoundTripTests {
             try await withClient({ $0.maxConcurrentTransfers = 1 }) { client in
                 var authorized = HTTPRequest(method: .PUT, url: base + "/echo/1", headers: ["X-Only": "first"], body: Array("a=1".utf8))
                 authorized.basicAuth = (username: "u", password: "p")
-                var seen = try echoed(try await client.execute(authorized))
+                var seen = try echoed(try await client.send(authorized))
                 #expect(seen.method == "PUT")
                 #expect(seen.values("authorization").count == 1)
-                #expect(try await client.execute(HTTPRequest(method: .HEAD, url: base + "/echo/2")).body.isEmpty)
-                seen = try echoed(try await client.execute(HTTPRequest(method: .POST, url: base + "/echo/3", body: Array("b=2".utf8))))
+                #expect(try await client.send(HTTPRequest(method: .HEAD, url: base + "/echo/2")).body.isEmpty)
+                seen = try echoed(try await client.send(HTTPRequest(method: .POST, url: base + "/echo/3", body: Array("b=2".utf8))))
                 #expect(seen.method == "POST")
                 #expect(seen.body == Array("b=2".utf8))
                 #expect(seen.values("authorization").isEmpty)
                 #expect(seen.values("x-only").isEmpty)
-                seen = try echoed(try await client.execute(HTTPRequest(url: base + "/echo/4")))
+                seen = try echoed(try await client.send(HTTPRequest(url: base + "/echo/4")))
                 #expect(seen.method == "GET")
                 #expect(seen.body.isEmpty)
                 #expect(seen.values("content-length").isEmpty)
-                seen = try echoed(try await client.execute(HTTPRequest(method: .DELETE, url: base + "/echo/5")))
+                seen = try echoed(try await client.send(HTTPRequest(method: .DELETE, url: base + "/echo/5")))
                 #expect(seen.method == "DELETE")
                 #expect(seen.body.isEmpty)
-                seen = try echoed(try await client.execute(HTTPRequest(method: .POST, url: base + "/echo/6")))
+                seen = try echoed(try await client.send(HTTPRequest(method: .POST, url: base + "/echo/6")))
                 #expect(seen.method == "POST")
                 #expect(seen.values("content-length") == ["0"])
-                _ = try await client.execute(HTTPRequest(method: .HEAD, url: base + "/echo/7"))
-                seen = try echoed(try await client.execute(HTTPRequest(url: base + "/echo/8")))
+                _ = try await client.send(HTTPRequest(method: .HEAD, url: base + "/echo/7"))
+                seen = try echoed(try await client.send(HTTPRequest(url: base + "/echo/8")))
                 #expect(seen.method == "GET")
                 #expect(seen.path == "/echo/8")
                 #expect(client.statistics.connectionsOpened == 1)
@@ -129,7 +129,7 @@ struct HTTPClientRoundTripTests {
     func head() async throws {
         try await withTestServer { base in
             try await withClient { client in
-                let response = try await client.execute(HTTPRequest(method: .HEAD, url: base + "/echo"))
+                let response = try await client.send(HTTPRequest(method: .HEAD, url: base + "/echo"))
                 #expect(response.status == 200)
                 #expect(response.body.isEmpty)
             }
@@ -141,7 +141,7 @@ struct HTTPClientRoundTripTests {
         try await withTestServer { base in
             try await withClient { client in
                 let body = (0..<(2 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) }
-                let seen = try echoed(try await client.execute(HTTPRequest(
+                let seen = try echoed(try await client.send(HTTPRequest(
                     method: .POST, url: base + "/echo", headers: ["Content-Type": "application/octet-stream"], body: body)))
                 #expect(seen.body == body)
                 #expect(seen.values("expect").isEmpty)
@@ -153,13 +153,13 @@ struct HTTPClientRoundTripTests {
     func responseParts() async throws {
         try await withTestServer { base in
             try await withClient { client in
-                let response = try await client.execute(HTTPRequest(url: base + "/status/201"))
+                let response = try await client.send(HTTPRequest(url: base + "/status/201"))
                 #expect(response.status == 201)
                 #expect(response.headers["X-MULTI"] == "a")
                 #expect(response.headers.values("x-multi") == ["a", "b"])
                 #expect(response.headers["Content-Length"] == "7")
                 #expect(response.bodyText == "created")
-                let missing = try await client.execute(HTTPRequest(url: base + "/nothing-here"))
+                let missing = try await client.send(HTTPRequest(url: base + "/nothing-here"))
                 #expect(missing.status == 404)
             }
         }
@@ -169,9 +169,9 @@ struct HTTPClientRoundTripTests {
     func responseAtTheLimit() async throws {
         try await withTestServer { base in
             try await withClient({ $0.maxResponseBytes = 100_000 }) { client in
-                let fixed = try await client.execute(HTTPRequest(url: base + "/bytes/100000"))
+                let fixed = try await client.send(HTTPRequest(url: base + "/bytes/100000"))
                 #expect(fixed.body.count == 100_000)
-                let chunked = try await client.execute(HTTPRequest(url: base + "/chunked/100000"))
+                let chunked = try await client.send(HTTPRequest(url: base + "/chunked/100000"))
                 #expect(chunked.body.count == 100_000)
                 #expect(chunked.headers["transfer-encoding"] == "chunked")
             }
@@ -182,7 +182,7 @@ struct HTTPClientRoundTripTests {
     func followsHTTPRedirect() async throws {
         try await withTestServer { base in
             try await withClient({ $0.followRedirects = true }) { client in
-                let response = try await client.execute(HTTPRequest(url: base + "/redirect/echo"))
+                let response = try await client.send(HTTPRequest(url: base + "/redirect/echo"))
                 #expect(response.status == 200)
                 #expect(response.headers["x-hop"] == nil)
                 #expect(response.headers["location"] == nil)
@@ -196,7 +196,7 @@ struct HTTPClientRoundTripTests {
         let server = try RawServer(response: "HTTP/1.1 200 OK\r\nX-A:  padded value \t\r\nX-Folded: first\r\n\tsecond\r\nContent-Length: 2\r\n\r\nok")
         defer { server.stop() }
         try await withClient { client in
-            let response = try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(server.port)/"))
+            let response = try await client.send(HTTPRequest(url: "http://127.0.0.1:\(server.port)/"))
             #expect(response.status == 200)
             #expect(response.headers["x-a"] == "padded value")
             #expect(response.headers["x-folded"] == "first second")

@@ -93,7 +93,7 @@ public struct EventDeliveryService: Service {
                     headers.add(name: "Herald-Event-Id", value: job.eventID.uuidString.lowercased())
                     headers.add(name: "Herald-Signature", value: events.signature(body: body, timestamp: timestamp))
                     do {
-                        let response = try await http.execute(HTTPRequest(method: .POST, url: url, headers: headers, body: body, timeout: .seconds(10)))
+                        let response = try await http.send(HTTPRequest(method: .POST, url: url, headers: headers, body: body, timeout: .seconds(10)))
                         return (job.id, job.attempts, (200..<300).contains(response.status) ? nil : "the endpoint answered \(response.status)")
                     } catch let error as HTTPClientError {
                         return (job.id, job.attempts, "the endpoint could not be reached (\(error.code))")

@@ -30,7 +30,7 @@ public struct ProviderClient: Sendable {
         let request = Curl.HTTPRequest(method: method, url: wire.url, headers: headers,
                                        body: wire.body.isEmpty && method == .GET ? nil : wire.body, timeout: timeout)
         do {
-            let response = try await http.execute(request)
+            let response = try await http.send(request)
             var fields: [String: String] = [:]
             for (name, value) in response.headers { fields[name.lowercased()] = value }
             return .response(WireResponse(status: response.status, headers: fields, body: response.body))

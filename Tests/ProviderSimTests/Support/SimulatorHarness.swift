@@ -76,7 +76,7 @@ struct RunningSimulator: Sendable {
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
         }
         request.basicAuth = basicAuth.map { (username: $0.0, password: $0.1) }
-        return try await client.execute(request)
+        return try await client.send(request)
     }
 
     /// POSTs to Twilio's Messages.json with the right credentials.
@@ -89,15 +89,15 @@ struct RunningSimulator: Sendable {
     }
 
     func get(_ path: String) async throws -> HTTPResponse {
-        try await client.execute(HTTPRequest(method: .GET, url: baseURL + path))
+        try await client.send(HTTPRequest(method: .GET, url: baseURL + path))
     }
 
     func delete(_ path: String) async throws -> HTTPResponse {
-        try await client.execute(HTTPRequest(method: .DELETE, url: baseURL + path))
+        try await client.send(HTTPRequest(method: .DELETE, url: baseURL + path))
     }
 
     func postJSON(_ path: String, _ text: String) async throws -> HTTPResponse {
-        try await client.execute(HTTPRequest(method: .POST, url: baseURL + path,
+        try await client.send(HTTPRequest(method: .POST, url: baseURL + path,
                                              headers: ["Content-Type": "application/json"], body: Array(text.utf8)))
     }
 

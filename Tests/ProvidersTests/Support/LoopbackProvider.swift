@@ -61,7 +61,7 @@ final class LoopbackProvider: @unchecked Sendable {
         guard let method = Curl.HTTPRequest.Method(rawValue: request.method) else {
             throw LoopbackError("unsupported method \(request.method)")
         }
-        let response = try await client.execute(Curl.HTTPRequest(
+        let response = try await client.send(Curl.HTTPRequest(
             method: method, url: request.url, headers: headers,
             body: request.body.isEmpty ? nil : request.body, timeout: .seconds(10)))
         var replyHeaders: [String: String] = [:]
