@@ -31,6 +31,7 @@ public func buildApplication(
     let configuration = core.configuration
     return Application(
         router: router,
+        server: .http1(configuration: .init(additionalChannelHandlers: [CloseAfterResponseHandler()])),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Herald"),
         services: services,
         onServerRunning: onServerRunning,

@@ -1,5 +1,6 @@
 """`herald serve` end to end: the promises of the quick start and the API key contract."""
 import signal
+import socket
 import stat
 import subprocess
 import time
@@ -177,4 +178,61 @@ def test_a_client_that_writes_a_huge_body_before_reading_gets_its_413(herald):
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
     assert time.time() - started < 60
+    assert herald.get("/healthz").status_code == 200
+
+
+def _raw_post_head(herald, key: str, length: int) -> bytes:
+    return (f"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1:{herald.port}\r\n"
+            f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {length}\r\n\r\n").encode()
+
+
+def _read_until_closed(conn: socket.socket) -> bytes:
+    """Everything the server sends until it closes; a server that keeps the connection open
+    makes recv time out, which fails the test."""
+    received = b""
+    while True:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return received
+        received += chunk
+
+
+def test_a_413_closes_the_connection(herald):
+    """A refused body is not read on a kept-alive connection: the 413 says so and the server closes."""
+    key = herald.cli("api-keys", "create", "--name", "close", "--scope", "admin").stdout.strip().splitlines()[-1]
+    body = b"x" * ((1 << 20) + 4096)
+    with socket.create_connection(("127.0.0.1", herald.port), timeout=15) as conn:
+        conn.sendall(_raw_post_head(herald, key, len(body)) + body)
+        response = _read_until_closed(conn)
+    head, _, payload = response.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413"), head
+    assert b"connection: close" in head.lower()
+    assert b"payload_too_large" in payload
+    assert herald.get("/healthz").status_code == 200
+
+
+def test_a_client_that_never_stops_writing_is_cut_off(herald):
+    """The rest of a refused body is drained only so far: an endless body does not hold a connection."""
+    key = herald.cli("api-keys", "create", "--name", "endless", "--scope", "admin").stdout.strip().splitlines()[-1]
+    declared = 4 << 30  # 4 GiB promised; the server must stop reading long before that.
+    chunk = b"x" * (1 << 20)
+    sent = 0
+    with socket.create_connection(("127.0.0.1", herald.port), timeout=30) as conn:
+        conn.sendall(_raw_post_head(herald, key, declared))
+        for _ in range(4):
+            conn.sendall(chunk)
+            sent += len(chunk)
+        head = conn.recv(65536)
+        assert head.startswith(b"HTTP/1.1 413"), head
+        assert b"connection: close" in head.lower()
+        cut_off = False
+        try:
+            while sent < declared:
+                conn.sendall(chunk)
+                sent += len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            cut_off = True
+    assert cut_off, f"the server read {sent >> 20} MiB of a refused body"
+    assert sent < 512 << 20, f"the server read {sent >> 20} MiB of a refused body before closing"
     assert herald.get("/healthz").status_code == 200

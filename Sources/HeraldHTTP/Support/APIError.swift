@@ -31,7 +31,11 @@ struct APIError: Error, HTTPResponseError {
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        try JSON.response(Body(error: .init(code: code, message: message, field: field)), status: status, headers: headers)
+        var headers = headers
+        // The rest of a refused body is not worth reading: the connection ends after the
+        // response (``CloseAfterResponseHandler`` lets the client read it first).
+        if status == .contentTooLarge { headers[.connection] = "close" }
+        return try JSON.response(Body(error: .init(code: code, message: message, field: field)), status: status, headers: headers)
     }
 
     static let notFound = APIError(status: .notFound, code: "not_found", message: "no such resource")
