@@ -1,5 +1,6 @@
 import Curl
 import Foundation
+import Herald
 import Hummingbird
 import Logging
 import Postgres
@@ -44,7 +45,17 @@ struct Benchmarks {
             rows = Int(arguments[index + 1]) ?? rows
             arguments.removeSubrange(index...index + 1)
         }
-        let selected = Set(arguments.isEmpty ? ["curl", "curl-isolated", "pool", "copy", "dispatch"] : arguments)
+        func option(_ name: String, _ fallback: Int) -> Int {
+            guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return fallback }
+            defer { arguments.removeSubrange(index...index + 1) }
+            return Int(arguments[index + 1]) ?? fallback
+        }
+        let connections = option("--connections", 32)
+        let backlog = option("--backlog", 100_000)
+        let samples = option("--samples", 200)
+        let durable = arguments.contains("--durable")
+        arguments.removeAll { $0 == "--durable" }
+        let selected = Set(arguments.isEmpty ? ["curl", "curl-isolated", "pool", "copy", "dispatch", "e2e"] : arguments)
         var results: [Result] = []
         if selected.contains("curl") { results.append(try await curlVersusWrk(seconds: seconds)) }
         if selected.contains("curl-isolated") { results.append(try await curlVersusWrkIsolated(seconds: seconds)) }
@@ -54,7 +65,19 @@ struct Benchmarks {
             if selected.contains("copy") { results.append(try await copyVersusPsql(cluster, rows: rows)) }
             try await cluster.stop()
         }
-        if selected.contains("dispatch") { results.append(try await dispatchVersusCurl(messages: messages)) }
+        if selected.contains("dispatch") {
+            // Durable as a user runs it, and with fsync off as the figure recorded before.
+            if arguments.isEmpty || durable { results.append(try await dispatchVersusCurl(messages: messages, durable: true)) }
+            if arguments.isEmpty || !durable { results.append(try await dispatchVersusCurl(messages: messages, durable: false)) }
+        }
+        if selected.contains("e2e") {
+            let benchmark = EndToEndBenchmark(seconds: seconds, connections: connections, backlog: backlog, samples: samples)
+            let figures = try await benchmark.run()
+            let report = benchmark.report(figures)
+            print("")
+            print(report)
+            try benchmark.write(report, to: try ResourceLocator.locate(explicit: nil) + "/BENCHMARKS.md")
+        }
         print("")
         print("| benchmark | Herald | baseline | ratio | target |")
         print("|---|---|---|---|---|")

@@ -11,7 +11,7 @@ extension Benchmarks {
     /// (as a Twilio provider), beside the raw baseline: the `Curl` client alone posting the
     /// same number of Twilio-format requests to the same simulator, with the same number
     /// in flight. Both run in this invocation against one simulator process.
-    static func dispatchVersusCurl(messages: Int) async throws -> Result {
+    static func dispatchVersusCurl(messages: Int, durable: Bool) async throws -> Result {
         let window = 512
         let port = try freePort()
         let sim = Process()
@@ -58,8 +58,8 @@ extension Benchmarks {
 
         // Herald: a private cluster, the real migrations, a Twilio provider pointing at the
         // simulator, `messages` rows queued, and the dispatcher draining them.
-        status("dispatch: Herald, \(messages) queued messages through the dispatcher")
-        let cluster = try await TestCluster.makePrivate()
+        status("dispatch: Herald, \(messages) queued messages through the dispatcher (\(durable ? "durable" : "fsync off"))")
+        let cluster = try await TestCluster.makePrivate(durable: durable)
         let database = try await cluster.createDatabase()
         let pool = PostgresPool(configuration: database, maxConnections: 8, logger: logger)
         let resources = try ResourceLocator.locate(explicit: nil)
@@ -122,7 +122,8 @@ extension Benchmarks {
         await core.close()
         await pool.close()
         try await cluster.stop()
-        return Result(name: "dispatch \(format(Double(messages))) queued messages → provider-sim (Twilio), submitted and recorded",
+        let settings = durable ? "durable PostgreSQL (fsync, synchronous_commit on)" : "PostgreSQL fsync off"
+        return Result(name: "dispatch \(format(Double(messages))) queued messages → provider-sim (Twilio), submitted and recorded; \(settings)",
                       unit: "msg/s", herald: herald, baselineName: "raw Curl → provider-sim", baseline: baseline, target: 0.5)
     }
 

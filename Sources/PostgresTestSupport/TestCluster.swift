@@ -61,20 +61,24 @@ public final class TestCluster: Sendable {
 
     /// A brand-new cluster of its own, for destructive tests (restart, stop, pg_hba changes). The caller stops it;
     /// its directory is deleted at process exit.
-    public static func makePrivate() async throws -> TestCluster {
-        try await makeLocal(logger: quietLogger)
+    /// `durable` keeps PostgreSQL's defaults (fsync and synchronous commit on), for benchmarks
+    /// that must measure what a user gets.
+    public static func makePrivate(durable: Bool = false) async throws -> TestCluster {
+        try await makeLocal(logger: quietLogger, durable: durable)
     }
 
     static let quietLogger = Logger(label: "herald.test.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    private static func makeLocal(logger: Logger) async throws -> TestCluster {
+    private static func makeLocal(logger: Logger, durable: Bool = false) async throws -> TestCluster {
         let root = try makeScratchDirectory()
         let server = PostgresLocalServer(
             dataDirectory: root + "/data",
             socketDirectory: root,
             port: 5432,
             // Durability is pointless for throwaway data; this makes CREATE DATABASE and commits much faster.
-            settings: ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200"],
+            settings: durable
+                ? ["max_connections": "200"]
+                : ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200"],
             logger: logger
         )
         try await server.start()
