@@ -78,14 +78,12 @@ public struct HeraldCore: Sendable {
         configuration: HeraldConfiguration, database: PostgresConfiguration, secret: ServerSecret,
         resourceDirectory: String, options: Options = Options(), logger: Logger
     ) {
-        let pool = PostgresPool(configuration: Self.session(database, configuration), maxConnections: configuration.databasePoolSize,
-                                logger: logger)
-        self.init(configuration: configuration, pool: pool, runtime: nil, secret: secret,
+        self.init(configuration: configuration, database: database, runtime: nil, secret: secret,
                   resourceDirectory: resourceDirectory, options: options, logger: logger)
     }
 
     init(
-        configuration: HeraldConfiguration, pool: PostgresPool, runtime: DatabaseRuntime?, stopEmbeddedOnClose: Bool = false,
+        configuration: HeraldConfiguration, database: PostgresConfiguration, runtime: DatabaseRuntime?, stopEmbeddedOnClose: Bool = false,
         secret: ServerSecret, resourceDirectory: String, options: Options, logger: Logger
     ) {
         let clock = options.clock
@@ -93,7 +91,9 @@ public struct HeraldCore: Sendable {
         self.clock = clock
         self.resourceDirectory = resourceDirectory
         self.embeddedDirectory = runtime?.embedded?.clusterDirectory
-        database = DatabaseService(pool: pool, runtime: runtime, stopEmbedded: stopEmbeddedOnClose)
+        self.database = DatabaseService(database: Self.session(database, configuration), poolSize: configuration.databasePoolSize,
+                                        runtime: runtime, stopEmbedded: stopEmbeddedOnClose, logger: logger)
+        let pool = self.database.pool
 
         // Requests in flight: the window minus outcomes waiting to be written. A hung provider
         // request holds its connection until it times out, so allow plenty, but not so many
@@ -111,7 +111,7 @@ public struct HeraldCore: Sendable {
 
         // Stores: all the SQL, one per aggregate.
         let messageStore = MessageStore(pool: pool)
-        let queueStore = QueueStore(pool: pool)
+        let queueStore = QueueStore(pool: self.database.queuePool)
         let providerStore = ProviderStore(pool: pool, secret: secret)
         let consentStore = ConsentStore(pool: pool)
         let idempotencyStore = IdempotencyStore(pool: pool)
@@ -127,23 +127,29 @@ public struct HeraldCore: Sendable {
         events = EventService(store: eventStore, settings: settings, signingSecret: eventsSigningSecret, clock: clock, logger: logger)
         callbacks = CallbackURLs(publicURL: configuration.resolvedPublicURL)
         consent = ConsentService(store: consentStore)
-        let directory = ProviderDirectory(store: providerStore)
+        // The dispatcher's view of providers (routes, rate reservations) reads through its own pool.
+        let queueProviderStore = ProviderStore(pool: self.database.queuePool, secret: secret)
+        let directory = ProviderDirectory(store: queueProviderStore)
         let providerClient = ProviderClient(http: http, timeout: options.dispatcher.providerTimeout)
         providers = ProviderService(store: providerStore, directory: directory, client: providerClient,
                                     callbacks: callbacks, urlPolicy: urlPolicy, logger: logger)
         templates = TemplateService(store: TemplateStore(pool: pool), logger: logger)
-        messages = MessageService(store: messageStore, outbox: OutboxStore(pool: pool), idempotency: idempotencyStore,
+        let wakeUp = WakeSignal()
+        let intake = MessageIntake(store: MessageStore(pool: self.database.intakePool), writers: DatabaseService.intakeConnections,
+                                   onQueued: { wakeUp.signal() })
+        messages = MessageService(store: messageStore, intake: intake, outbox: OutboxStore(pool: pool), idempotency: idempotencyStore,
                                   consent: consentStore, settings: settings, templates: templates, clock: clock, logger: logger)
-        webhooks = WebhookService(directory: directory, messages: messageStore, queue: queueStore, store: webhookStore,
+        // Receipts use the shared pool: a flood of them must not hold the dispatcher's connections.
+        webhooks = WebhookService(directory: directory, messages: messageStore, queue: QueueStore(pool: pool), store: webhookStore,
                                   consent: consentStore, settings: settings, events: events,
                                   replies: ReplyTexts(directory: resourceDirectory + "/templates/replies"),
                                   clock: clock, logger: logger)
         health = HealthService(pool: pool)
 
         workers = Workers(
-            dispatcher: Dispatcher(store: queueStore, providers: providerStore, directory: directory, client: providerClient,
+            dispatcher: Dispatcher(store: queueStore, providers: queueProviderStore, directory: directory, client: providerClient,
                                    callbacks: callbacks, events: events, configuration: options.dispatcher, clock: clock,
-                                   logger: logger.with("component", "dispatcher")),
+                                   wakeUp: wakeUp, logger: logger.with("component", "dispatcher")),
             leaseReaper: LeaseReaper(queue: queueStore, clock: clock, logger: logger.with("component", "lease-reaper")),
             eventSender: EventDeliveryService(events: events, http: http, idlePoll: options.eventPoll,
                                               logger: logger.with("component", "events")),
@@ -165,11 +171,8 @@ public struct HeraldCore: Sendable {
         // Generated on first start in embedded mode; a missing one with DATABASE_URL stops here.
         let secret = try ServerSecret.load(configuration: configuration)
         let runtime = try await DatabaseRuntime.open(configuration, logger: logger)
-        let pool = PostgresPool(
-            configuration: session(runtime.configuration, configuration), maxConnections: configuration.databasePoolSize,
-            logger: logger)
         let core = HeraldCore(
-            configuration: configuration, pool: pool, runtime: runtime,
+            configuration: configuration, database: runtime.configuration, runtime: runtime,
             stopEmbeddedOnClose: ownsEmbeddedDatabase || runtime.startedEmbedded,
             secret: secret, resourceDirectory: resources, options: options, logger: logger)
         if migrate {

@@ -114,7 +114,15 @@ struct EndToEndBenchmark {
         let cpuBefore = (herald: try Self.cpuSeconds(heraldPID), postgres: try Self.treeCPUSeconds(postmaster))
         Benchmarks.status("e2e: Herald, wrk posting {to, body} to /v1/messages with the dispatcher and receipts on")
         let start = ContinuousClock.now
+        // BENCH_PERF=file: a CPU profile of Herald during the intake (`perf report -i file`).
+        let profiler = try ProcessInfo.processInfo.environment["BENCH_PERF"].map { file in
+            try Self.start("/usr/bin/perf", ["record", "-e", "cpu-clock", "-g", "-p", String(heraldPID), "-o", file,
+                                             "--", "sleep", String(seconds)], environment: [:])
+        }
         let intake = try wrk(url + "/v1/messages", script: try Self.intakeScript(key: key))
+        profiler?.waitUntilExit()
+        // Requests wrk cut off at its deadline may still commit: count once the API is quiet.
+        try await Task.sleep(for: .milliseconds(500))
         let accepted = try await Self.count(pool, "SELECT count(*)::int8 FROM messages")
         var delivered = 0
         var end = ContinuousClock.now

@@ -202,8 +202,12 @@ public struct QueueStore: Sendable {
     /// names. A receipt of one provider can therefore never mark another provider's message,
     /// nor a queued message nobody sent. The moves themselves are ``MessageStatus/after(_:)``'s:
     /// a replayed or late receipt that would not change the status changes nothing.
+    ///
+    /// `sighting`, when given, is the webhook's replay digest: it is recorded in
+    /// `webhook_replays` by the same statement, and a webhook seen before changes nothing.
+    /// One statement and one commit per receipt, the hot path of every delivered message.
     public func applyReceipt(
-        _ receipt: DeliveryReceipt, providerID: UUID, messageID: UUID?, now: Date
+        _ receipt: DeliveryReceipt, providerID: UUID, messageID: UUID?, now: Date, sighting: [UInt8]? = nil
     ) async throws -> StatusChange? {
         let event: MessageStatus.Event
         switch receipt.status {
@@ -215,8 +219,24 @@ public struct QueueStore: Sendable {
         let target: MessageStatus = event == .deliveredReceipt ? .delivered : (event == .undeliveredReceipt ? .undelivered : .failed)
         let errorCode: String? = target == .delivered ? nil : (target == .undelivered ? "undelivered" : "provider_failed")
         let errorMessage: String? = target == .delivered ? nil : (receipt.errorMessage ?? "the provider reported \(receipt.providerStatus)")
+        let guardClause: PostgresQuery
+        let firstSighting: PostgresQuery
+        if let sighting {
+            firstSighting = """
+                WITH sighting AS (
+                    INSERT INTO webhook_replays (provider_id, digest, seen_at) VALUES (\(providerID), \(sighting), \(now))
+                    ON CONFLICT (provider_id, digest) DO NOTHING
+                    RETURNING 1
+                )
+                """
+            guardClause = "AND EXISTS (SELECT 1 FROM sighting)"
+        } else {
+            firstSighting = ""
+            guardClause = ""
+        }
         let rows = try await pool.query(
             """
+            \(firstSighting)
             UPDATE messages SET
                 status = \(target.rawValue),
                 delivered_at = CASE WHEN \(target.rawValue) = 'delivered' THEN COALESCE(\(receipt.occurredAt), \(now)) ELSE delivered_at END,
@@ -233,6 +253,7 @@ public struct QueueStore: Sendable {
                 ORDER BY (id = \(messageID)) DESC NULLS LAST
                 LIMIT 1)
               AND status = ANY(\(Self.sources(event))::text[])
+              \(guardClause)
             RETURNING id
             """)
         guard let row = rows.first else { return nil }

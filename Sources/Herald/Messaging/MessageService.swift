@@ -50,6 +50,7 @@ public struct MessageService: Sendable {
     public static let maximumBodyCharacters = 1600
 
     let store: MessageStore
+    let intake: MessageIntake
     let outboxStore: OutboxStore
     let idempotency: IdempotencyStore
     let consent: ConsentStore
@@ -58,9 +59,10 @@ public struct MessageService: Sendable {
     let clock: any HeraldClock
     let logger: Logger
 
-    init(store: MessageStore, outbox: OutboxStore, idempotency: IdempotencyStore, consent: ConsentStore, settings: SettingsService,
+    init(store: MessageStore, intake: MessageIntake, outbox: OutboxStore, idempotency: IdempotencyStore, consent: ConsentStore, settings: SettingsService,
          templates: TemplateService, clock: any HeraldClock, logger: Logger) {
         self.store = store
+        self.intake = intake
         self.outboxStore = outbox
         self.idempotency = idempotency
         self.consent = consent
@@ -138,7 +140,7 @@ public struct MessageService: Sendable {
     /// Validates and queues one message.
     public func send(_ request: SendMessageRequest, apiKeyID: UUID?) async throws -> Message {
         let (new, text) = try await prepare(request, apiKeyID: apiKeyID)
-        let message = try await store.insert(new, measured: text, now: clock.now)
+        let message = try await intake.insert(new, measured: text, now: clock.now)
         logQueued(message, text: text)
         return message
     }
@@ -171,7 +173,10 @@ public struct MessageService: Sendable {
             return try Self.snapshotEncoder.encode(message)
         }
         let message = try replay(stored)
-        if !replayed { logQueued(message, text: text) }
+        if !replayed {
+            intake.onQueued()
+            logQueued(message, text: text)
+        }
         return message
     }
 

@@ -58,6 +58,44 @@ public struct MessageStore: Sendable {
         return try Self.message(rows[0])
     }
 
+    /// Queues several messages with one statement (and, outside a transaction, one commit):
+    /// the group commit of ``MessageIntake``. The messages come back in the order given.
+    public func insert(_ batch: [(new: NewMessage, text: MessageText)], now: Date) async throws -> [Message] {
+        guard !batch.isEmpty else { return [] }
+        let ids = batch.map { _ in UUID() }
+        let news = batch.map(\.new)
+        let texts = batch.map(\.text)
+        let rows = try await pool.query(
+            """
+            WITH inserted AS (
+                INSERT INTO messages (id, to_number, country, sender, body, channel, kind, priority, status, encoding, segments,
+                                      characters, locale, template_id, campaign_id, contact_id, api_key_id, pinned_provider_id, send_after)
+                SELECT v.id, v.to_number, v.country, v.sender, v.body, v.channel, v.kind, v.priority, 'queued', v.encoding,
+                       v.segments, v.characters, v.locale, v.template_id, v.campaign_id, v.contact_id, v.api_key_id,
+                       v.pinned_provider_id, COALESCE(v.send_after, \(now))
+                FROM unnest(\(ids)::uuid[], \(news.map(\.to))::text[], \(news.map(\.country))::text[], \(news.map(\.from))::text[],
+                            \(news.map(\.body))::text[], \(news.map(\.channel.rawValue))::text[], \(news.map(\.kind.rawValue))::text[],
+                            \(news.map(\.kind.priority))::int2[], \(texts.map(\.encoding.rawValue))::text[], \(texts.map(\.segments))::int[],
+                            \(texts.map(\.characters))::int[], \(news.map(\.locale))::text[], \(news.map(\.templateID))::uuid[],
+                            \(news.map(\.campaignID))::uuid[], \(news.map(\.contactID))::uuid[], \(news.map(\.apiKeyID))::uuid[],
+                            \(news.map(\.pinnedProviderID))::uuid[], \(news.map(\.sendAfter))::timestamptz[])
+                     AS v(id, to_number, country, sender, body, channel, kind, priority, encoding, segments, characters, locale,
+                          template_id, campaign_id, contact_id, api_key_id, pinned_provider_id, send_after)
+                RETURNING *
+            )
+            SELECT \(Self.columns) FROM inserted m LEFT JOIN providers p ON p.id = m.provider_id
+            """)
+        var byID: [UUID: Message] = [:]
+        for row in rows {
+            let message = try Self.message(row)
+            byID[message.id] = message
+        }
+        return try ids.map { id in
+            guard let message = byID[id] else { throw HeraldError(.databaseUnavailable, "a queued message did not come back from the database") }
+            return message
+        }
+    }
+
     public func message(id: UUID) async throws -> Message? {
         let rows = try await pool.query(
             "SELECT \(Self.columns) FROM messages m LEFT JOIN providers p ON p.id = m.provider_id WHERE m.id = \(id)")

@@ -63,13 +63,7 @@ public struct WebhookService: Sendable {
     /// request, byte for byte) is acknowledged and changes nothing.
     private func once(_ kind: Kind, provider: Provider, adapter: any ProviderAdapter, request: WebhookRequest,
                       _ body: () async throws -> WebhookReply) async throws -> WebhookReply {
-        var hasher = SHA256()
-        for part in [kind.rawValue, request.method, request.url] {
-            hasher.update(data: Array(part.utf8))
-            hasher.update(data: [0])
-        }
-        hasher.update(data: request.body)
-        let digest = Array(hasher.finalize())
+        let digest = Self.digest(kind, request)
         guard try await store.firstSighting(providerID: provider.id, digest: digest, now: clock.now) else {
             logger.info("webhook replay ignored", metadata: ["provider.id": "\(provider.id)", "webhook.kind": "\(kind.rawValue)"])
             return adapter.acknowledgement()
@@ -81,6 +75,17 @@ public struct WebhookService: Sendable {
             try? await store.forget(providerID: provider.id, digest: digest)
             throw error
         }
+    }
+
+    /// What identifies one webhook request for the replay guard.
+    static func digest(_ kind: Kind, _ request: WebhookRequest) -> [UInt8] {
+        var hasher = SHA256()
+        for part in [kind.rawValue, request.method, request.url] {
+            hasher.update(data: Array(part.utf8))
+            hasher.update(data: [0])
+        }
+        hasher.update(data: request.body)
+        return Array(hasher.finalize())
     }
 
     /// `POST /webhooks/{provider}/status`.
@@ -100,6 +105,15 @@ public struct WebhookService: Sendable {
         let receipts: [DeliveryReceipt]
         do { receipts = try adapter.receipts(request) }
         catch { throw HeraldError(.invalidWebhook, "the receipt cannot be read: \(error.message)") }
+        if receipts.count == 1 {
+            // The common case, in one statement: the replay record and the status move commit together.
+            let digest = Self.digest(.status, request)
+            if let change = try await queue.applyReceipt(receipts[0], providerID: provider.id, messageID: messageID, now: clock.now,
+                                                         sighting: digest) {
+                try await events.messagesChanged([change.id])
+            }
+            return adapter.acknowledgement()
+        }
         return try await once(.status, provider: provider, adapter: adapter, request: request) {
             var changed: [UUID] = []
             for receipt in receipts {

@@ -23,13 +23,16 @@ public final class Dispatcher: Service, Sendable {
     let configuration: DispatcherConfiguration
     let clock: any HeraldClock
     let logger: Logger
+    /// Signalled when messages are queued in this process.
+    let wakeUp: WakeSignal
     private let stopping = Atomic<Bool>(false)
     private let submitted = Counter(label: "herald_dispatch_submissions_total")
     private let hungCounter = Counter(label: "herald_dispatch_hung_total")
 
     init(store: QueueStore, providers: ProviderStore, directory: ProviderDirectory, client: ProviderClient,
          callbacks: CallbackURLs, events: EventService, configuration: DispatcherConfiguration, clock: any HeraldClock,
-         logger: Logger) {
+         wakeUp: WakeSignal, logger: Logger) {
+        self.wakeUp = wakeUp
         self.store = store
         self.providers = providers
         self.directory = directory
@@ -86,7 +89,9 @@ public final class Dispatcher: Service, Sendable {
                 let claimed = try await store.claim(limit: limit, lease: configuration.lease, now: clock.now)
                 inFlightCounter.claimed(claimed.count)
                 if claimed.isEmpty {
-                    try? await Task.sleep(for: configuration.idlePoll)
+                    // Until the next poll (other processes' messages, due retries) or until
+                    // this process queues a message.
+                    await wakeUp.wait(upTo: configuration.idlePoll)
                     continue
                 }
                 try await dispatch(claimed, snapshot: snapshot, group: &group)
