@@ -122,7 +122,9 @@ public struct HeraldCore: Sendable {
         identity = IdentityService(store: IdentityStore(pool: pool), rateLimits: RateLimitStore(pool: pool),
                                    hasher: PasswordHasher(cost: options.passwordCost), limits: options.identityLimits,
                                    now: { clock.now }, logger: logger)
-        settings = SettingsService(store: SettingsStore(pool: pool), urlPolicy: urlPolicy, logger: logger)
+        // Read on every send and every recorded outcome (cached briefly): refreshed through the
+        // dispatcher's pool, never queued behind receipts on the shared one.
+        settings = SettingsService(store: SettingsStore(pool: self.database.queuePool), urlPolicy: urlPolicy, logger: logger)
         eventsSigningSecret = SettingsService.eventsSigningSecret(secret)
         events = EventService(store: eventStore, settings: settings, signingSecret: eventsSigningSecret, clock: clock, logger: logger)
         callbacks = CallbackURLs(publicURL: configuration.resolvedPublicURL)

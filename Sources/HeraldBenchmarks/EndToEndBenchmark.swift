@@ -156,6 +156,15 @@ struct EndToEndBenchmark {
             try await Task.sleep(for: .milliseconds(200))
         }
         let drainRate = Double(backlog) / (ContinuousClock.now - backlogStart).seconds
+        // Where the time went: queued → outcome recorded (claim and submission) as Herald saw it.
+        let recorded = try await pool.query(
+            """
+            SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - created_at)),
+                   percentile_disc(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - created_at))
+            FROM messages WHERE body LIKE '%(backlog)'
+            """)
+        Benchmarks.status("e2e: behind the backlog, queued → sent recorded: p50 \(try recorded[0].decode(0, as: Double.self)) s, "
+                          + "p99 \(try recorded[0].decode(1, as: Double.self)) s")
 
         server.terminate()
         server.waitUntilExit()

@@ -29,6 +29,12 @@ public struct IdentityService: Sendable {
     /// Where the first admin's generated password is kept while it is still the password.
     let firstLoginFile = FirstLoginFile()
     let logger: Logger
+    /// Keys that authenticated, by digest, for a moment: every API call would otherwise cost a
+    /// query before its real work (and wait behind whatever else holds the pool). A revoked
+    /// key, a disabled or demoted creator take effect at once in this process (the cache is
+    /// emptied) and within ``apiKeyCacheAge`` in other processes.
+    let apiKeyCache = TTLCache<[UInt8], Principal>(maximumAge: IdentityService.apiKeyCacheAge, capacity: 10_000)
+    public static let apiKeyCacheAge: Duration = .seconds(2)
 
     public init(
         store: IdentityStore, rateLimits: RateLimitStore? = nil, hasher: PasswordHasher = PasswordHasher(),
@@ -68,6 +74,7 @@ public struct IdentityService: Sendable {
     /// revokes the API keys they created, at once; enabling does not bring those back. Any change
     /// that would leave no enabled admin is refused with `lastAdmin`.
     public func updateUser(id: UUID, role: Role?, disabled: Bool?) async throws -> User {
+        defer { apiKeyCache.removeAll() }  // the user's keys follow their role and state
         guard let user = try await store.updateUser(id: id, role: role, disabled: disabled) else {
             throw HeraldError(.notFound, "no user with this id")
         }
@@ -80,6 +87,7 @@ public struct IdentityService: Sendable {
     /// Deletes a user, their sessions, and revokes the API keys they created. Refused with
     /// `lastAdmin` for the last enabled admin.
     public func deleteUser(id: UUID) async throws {
+        defer { apiKeyCache.removeAll() }  // their keys are revoked
         guard try await store.deleteUser(id: id) else { throw HeraldError(.notFound, "no user with this id") }
         logger.notice("user deleted", metadata: ["user.id": "\(id)"])
     }
@@ -216,7 +224,9 @@ public struct IdentityService: Sendable {
     /// read-only). Keys from the CLI have no creator and keep their scopes.
     public func authenticate(apiKey: String) async throws -> Principal? {
         guard apiKey.hasPrefix(Self.keyPrefix), apiKey.count <= 128 else { return nil }
-        guard let (key, creatorRole) = try await store.activeAPIKey(keyHash: Tokens.digest(apiKey)) else { return nil }
+        let digest = Tokens.digest(apiKey)
+        if let cached = apiKeyCache.value(for: digest) { return cached }
+        guard let (key, creatorRole) = try await store.activeAPIKey(keyHash: digest) else { return nil }
         var scopes = Set(key.scopes)
         var readOnly = false
         if let creatorRole, creatorRole != .admin {
@@ -224,7 +234,9 @@ public struct IdentityService: Sendable {
             scopes = granted.intersection(creatorRole.scopes)
             readOnly = creatorRole.isReadOnly
         }
-        return Principal(kind: .apiKey(id: key.id, name: key.name), scopes: scopes, isReadOnly: readOnly)
+        let principal = Principal(kind: .apiKey(id: key.id, name: key.name), scopes: scopes, isReadOnly: readOnly)
+        apiKeyCache.set(principal, for: digest)
+        return principal
     }
 
     public func apiKeys(limit: Int, cursor: ListCursor?) async throws -> Page<APIKey> {
@@ -232,6 +244,7 @@ public struct IdentityService: Sendable {
     }
 
     public func revokeAPIKey(id: UUID) async throws {
+        defer { apiKeyCache.removeAll() }
         guard try await store.revokeAPIKey(id: id) else {
             throw HeraldError(.notFound, "no API key with this id")
         }
