@@ -101,8 +101,9 @@ public struct HeraldCore: Sendable {
         // make retries that duplicate messages).
         let window = options.dispatcher.window
         var httpConfiguration = HTTPClient.Configuration()
-        httpConfiguration.maxConcurrentTransfers = min(max(window, 64), 512) + 64
-        httpConfiguration.maxConnectionsPerHost = min(max(window, 64), 512)
+        let connections = min(max(window, 64), DispatcherConfiguration.maximumConnectionsPerHost)
+        httpConfiguration.maxConcurrentTransfers = connections + 64
+        httpConfiguration.maxConnectionsPerHost = connections
         // Checked on the address each connection actually reaches (DNS rebinding, redirects).
         let urlPolicy = OutboundURLPolicy(configuration: configuration)
         httpConfiguration.addressPolicy = urlPolicy.addressPolicy

@@ -151,6 +151,17 @@ struct EndToEndBenchmark {
             FROM generate_series(1, \(backlog)) AS i
             """)
         let backlogStart = ContinuousClock.now
+        let watcher = Task {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(2))
+                let rows = try await pool.query("SELECT status, count(*)::int8 FROM messages WHERE body LIKE '%(backlog)' GROUP BY 1")
+                let counts = try rows.map { "\(try $0.decode(0, as: String.self))=\(try $0.decode(1, as: Int64.self))" }
+                let all = try await pool.query("SELECT kind, status, count(*)::int8 FROM messages WHERE status IN ('queued','sending') GROUP BY 1, 2")
+                let queue = try all.map { "\(try $0.decode(0, as: String.self))/\(try $0.decode(1, as: String.self))=\(try $0.decode(2, as: Int64.self))" }
+                Benchmarks.status("e2e: samples \(counts.joined(separator: " ")); queue \(queue.joined(separator: " "))")
+            }
+        }
+        defer { watcher.cancel() }
         let behind = try await latencies(client: client, url: url, key: key, simURL: simURL, tag: "backlog")
         while try await Self.count(pool, "SELECT count(*)::int8 FROM messages WHERE status IN ('queued', 'sending')") > 0 {
             try await Task.sleep(for: .milliseconds(200))

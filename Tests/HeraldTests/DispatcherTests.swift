@@ -3,6 +3,7 @@ import Herald
 import Postgres
 import Providers
 import SMS
+import Synchronization
 import Testing
 
 /// The dispatcher against scripted providers on real loopback HTTP.
@@ -244,6 +245,46 @@ import Testing
                 let key = Array(SettingsService.eventsSigningSecret(ServerSecret("test-secret-of-sufficient-length")).utf8)
                 #expect(signature == EventService.signature(body: Array(event.body.utf8), timestamp: timestamp, key: key))
                 #expect(signature != EventService.signature(body: Array((event.body + " ").utf8), timestamp: timestamp, key: key))
+            }
+        }
+    }
+}
+
+extension DispatcherTests {
+    @Test("a code is submitted while a campaign fills the dispatcher: marketing never takes the transactional reserve")
+    func transactionalReserve() async throws {
+        var configuration = Self.fast
+        configuration.window = 100
+        configuration.transactionalReserve = 20
+        configuration.providerTimeout = .seconds(60)
+        let marketingWindow = configuration.marketingWindow
+        #expect(marketingWindow == 80)
+        try await TestHerald.with(dispatcher: configuration) { herald in
+            // Marketing is held 3 s by the provider; the code is answered at once.
+            try await ScriptedProvider.run(answer: { _, body, count in
+                .init(status: 200, body: #"{"id":"m\#(count)"}"#, delay: body.contains("offer") ? .seconds(3) : nil)
+            }) { server in
+                _ = try await httpProvider(herald, name: "slow", url: server.baseURL + "/send")
+                try await herald.pool.query(
+                    """
+                    INSERT INTO messages (to_number, country, body, channel, kind, priority, status, encoding, segments, characters)
+                    SELECT '+14155550100', 'US', 'offer ' || i, 'sms', 'marketing', 1, 'queued', 'GSM-7', 1, 9
+                    FROM generate_series(1, 300) AS i
+                    """)
+                let sent = Mutex(false)
+                try await dispatchUntil(herald, timeout: .seconds(60)) {
+                    let seen = server.requests
+                    // Once marketing holds all it may, queue a code.
+                    if seen.count >= marketingWindow, !sent.withLock({ $0 }) {
+                        sent.withLock { $0 = true }
+                        _ = try await herald.core.messages.send(SendMessageRequest(to: "+14155550123", body: "code 123456"), apiKeyID: nil)
+                    }
+                    return seen.contains { $0.body.contains("123456") }
+                }
+                let order = server.requests.map(\.body)
+                let position = try #require(order.firstIndex { $0.contains("123456") })
+                // Submitted right after the marketing that was in flight, not behind the next wave.
+                #expect(position == marketingWindow, "the code was request \(position + 1)")
             }
         }
     }

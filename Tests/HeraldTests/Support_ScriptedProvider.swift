@@ -20,6 +20,8 @@ final class ScriptedProvider: Sendable {
         var status: Int
         var headers: [String: String] = [:]
         var body: String = ""
+        /// Held this long before answering (a slow provider), after the request is recorded.
+        var delay: Duration? = nil
     }
 
     let baseURL: String
@@ -48,6 +50,7 @@ final class ScriptedProvider: Sendable {
                 return seen.count
             } ?? 0
             let reply = answer(path, text, count)
+            if let delay = reply.delay { try await Task.sleep(for: delay) }
             var fields = HTTPFields()
             fields[.contentType] = "application/json"
             for (name, value) in reply.headers { fields[HTTPField.Name(name)!] = value }

@@ -9,6 +9,17 @@ public struct DispatcherConfiguration: Sendable {
     public var window = 1024
     /// Most rows claimed per statement.
     public var batchSize = 500
+    /// Slots of the window that marketing never takes, so a code is claimed and submitted at
+    /// once even while a campaign keeps the rest full.
+    public var transactionalReserve = 64
+    /// Connections to one provider host at most (more overflow a provider's accept queue).
+    public static let maximumConnectionsPerHost = 512
+
+    /// Marketing in flight at most: within the HTTP client's connections, so a code claimed
+    /// later never waits in the client's queue behind a campaign, and short of the reserve.
+    public var marketingWindow: Int {
+        max(1, min(window, Self.maximumConnectionsPerHost) - transactionalReserve)
+    }
     /// How long a claim is ours; a process that dies leaves rows whose lease then expires.
     public var lease: Duration = .seconds(120)
     /// How often an idle dispatcher looks for due messages.

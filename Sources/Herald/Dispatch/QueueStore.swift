@@ -38,7 +38,11 @@ public struct QueueStore: Sendable {
     /// Claims up to `limit` due messages for `lease`: transactional before marketing, oldest
     /// first. A marketing message whose recipient has unsubscribed since it was queued is
     /// cancelled by the same statement instead of claimed.
-    public func claim(limit: Int, lease: Duration, now: Date) async throws -> [Claimed] {
+    ///
+    /// `transactionalOnly` claims no marketing message: for when marketing has filled its
+    /// share of the dispatcher's window and only the reserve for codes is left.
+    public func claim(limit: Int, lease: Duration, now: Date, transactionalOnly: Bool = false) async throws -> [Claimed] {
+        let maximumPriority = transactionalOnly ? MessageKind.transactional.priority : MessageKind.marketing.priority
         let leaseUntil = now.addingTimeInterval(Double(lease.wholeMilliseconds) / 1000)
         let rows = try await pool.query(
             """
@@ -46,7 +50,7 @@ public struct QueueStore: Sendable {
                 SELECT id, kind = 'marketing' AND EXISTS (
                     SELECT 1 FROM contacts c WHERE c.phone = messages.to_number AND NOT c.subscribed) AS opted_out
                 FROM messages
-                WHERE status = 'queued' AND send_after <= \(now)
+                WHERE status = 'queued' AND send_after <= \(now) AND priority <= \(maximumPriority)
                 ORDER BY priority, send_after
                 LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED

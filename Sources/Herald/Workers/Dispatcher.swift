@@ -76,22 +76,35 @@ public final class Dispatcher: Service, Sendable {
     private var isStopping: Bool { stopping.load(ordering: .acquiring) || Task.isCancelled }
 
     private func claimLoop(group: inout DiscardingTaskGroup) async {
+        var lastReserveClaim = ContinuousClock.now
         while !isStopping {
             let free = configuration.window - unrecorded
-            // Wait for a useful amount of room rather than claiming in dribbles.
-            if free < min(configuration.batchSize, max(1, configuration.window / 4)) {
+            // Marketing claims in useful amounts and only within its share of the window; the
+            // rest is the reserve that keeps codes from queueing behind a campaign.
+            let marketingRoom = configuration.marketingWindow - unrecorded
+            let withMarketing = marketingRoom >= min(configuration.batchSize, max(1, configuration.marketingWindow / 4))
+            if free <= 0 {
                 try? await Task.sleep(for: .milliseconds(2))
                 continue
             }
+            if !withMarketing {
+                // Full of marketing: wait for room, claiming codes the moment one is queued
+                // here (the signal) or at the poll interval (other processes' messages).
+                let signalled = await wakeUp.wait(upTo: .milliseconds(2))
+                guard signalled || ContinuousClock.now - lastReserveClaim >= configuration.idlePoll else { continue }
+                lastReserveClaim = ContinuousClock.now
+            }
             do {
                 let snapshot = try await directory.snapshot()
-                let limit = min(free, configuration.batchSize, Self.claimCap(snapshot))
-                let claimed = try await store.claim(limit: limit, lease: configuration.lease, now: clock.now)
+                let room = withMarketing ? max(marketingRoom, 1) : free
+                let limit = min(room, configuration.batchSize, Self.claimCap(snapshot))
+                let claimed = try await store.claim(limit: limit, lease: configuration.lease, now: clock.now,
+                                                    transactionalOnly: !withMarketing)
                 inFlightCounter.claimed(claimed.count)
                 if claimed.isEmpty {
                     // Until the next poll (other processes' messages, due retries) or until
                     // this process queues a message.
-                    await wakeUp.wait(upTo: configuration.idlePoll)
+                    if withMarketing { await wakeUp.wait(upTo: configuration.idlePoll) }
                     continue
                 }
                 try await dispatch(claimed, snapshot: snapshot, group: &group)

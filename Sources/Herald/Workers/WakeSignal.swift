@@ -6,13 +6,15 @@ import Synchronization
 final class WakeSignal: Sendable {
     private struct State {
         var pending = false
-        var waiter: CheckedContinuation<Void, Never>?
+        var waiter: CheckedContinuation<Bool, Never>?
+        /// Which wait a timer belongs to, so a late timer never ends a later wait.
+        var generation: UInt64 = 0
     }
 
     private let state = Mutex(State())
 
     func signal() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
             if let waiter = state.waiter {
                 state.waiter = nil
                 return waiter
@@ -20,18 +22,23 @@ final class WakeSignal: Sendable {
             state.pending = true
             return nil
         }
-        waiter?.resume()
+        waiter?.resume(returning: true)
     }
 
-    /// Returns at the next signal (or at once if one is pending), or after `timeout`.
-    func wait(upTo timeout: Duration) async {
+    /// Returns at the next signal (or at once if one is pending): true; or after `timeout`: false.
+    @discardableResult
+    func wait(upTo timeout: Duration) async -> Bool {
+        let generation = state.withLock { state -> UInt64 in
+            state.generation &+= 1
+            return state.generation
+        }
         let timer = Task {
             do {
                 try await Task.sleep(for: timeout)
-                self.signal()
+                self.expire(generation)
             } catch {}  // cancelled: woken already
         }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        let signalled = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             let now = state.withLock { state -> Bool in
                 if state.pending {
                     state.pending = false
@@ -40,8 +47,18 @@ final class WakeSignal: Sendable {
                 state.waiter = continuation
                 return false
             }
-            if now { continuation.resume() }
+            if now { continuation.resume(returning: true) }
         }
         timer.cancel()
+        return signalled
+    }
+
+    private func expire(_ generation: UInt64) {
+        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            guard state.generation == generation, let waiter = state.waiter else { return nil }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume(returning: false)
     }
 }
