@@ -92,9 +92,17 @@ struct WakeSignalTests {
         }
     }
 
-    @Test("without a signal the wait ends at its timeout", .timeLimit(.minutes(1)))
+    @Test("without a signal the wait ends at its timeout, also when the timer fires before the wait is registered",
+          .timeLimit(.minutes(1)))
     func timeout() async {
-        await WakeSignal().wait(upTo: .milliseconds(20))
+        let signal = WakeSignal()
+        #expect(await signal.wait(upTo: .milliseconds(20)) == false)
+        // The timer fires before its wait has registered (a preempted thread): the wait must
+        // still end — it once slept until the next signal, which never came.
+        signal.expire(signal.nextGeneration)
+        #expect(await signal.wait(upTo: .seconds(3600)) == false)
+        // A zero timeout races the registration on every call: none of these may hang.
+        for _ in 0..<2000 { await signal.wait(upTo: .zero) }
     }
 }
 

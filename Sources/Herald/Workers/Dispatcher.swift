@@ -77,6 +77,8 @@ public final class Dispatcher: Service, Sendable {
 
     private func claimLoop(group: inout DiscardingTaskGroup) async {
         var lastReserveClaim = ContinuousClock.now
+        // The last claim filled its limit: more due rows are likely waiting (a backlog of codes).
+        var moreWaiting = false
         while !isStopping {
             let free = configuration.window - unrecorded
             // Marketing claims in useful amounts and only within its share of the window; the
@@ -88,10 +90,14 @@ public final class Dispatcher: Service, Sendable {
                 continue
             }
             if !withMarketing {
-                // Full of marketing: wait for room, claiming codes the moment one is queued
+                // No room for marketing. A backlog of codes is claimed as soon as there is a
+                // useful amount of room; otherwise wait, claiming codes the moment one is queued
                 // here (the signal) or at the poll interval (other processes' messages).
-                let signalled = await wakeUp.wait(upTo: .milliseconds(2))
-                guard signalled || ContinuousClock.now - lastReserveClaim >= configuration.idlePoll else { continue }
+                let useful = free >= min(configuration.batchSize, max(1, configuration.window / 4))
+                if !(moreWaiting && useful) {
+                    let signalled = await wakeUp.wait(upTo: .milliseconds(2))
+                    guard signalled || ContinuousClock.now - lastReserveClaim >= configuration.idlePoll else { continue }
+                }
                 lastReserveClaim = ContinuousClock.now
             }
             do {
@@ -101,6 +107,7 @@ public final class Dispatcher: Service, Sendable {
                 let claimed = try await store.claim(limit: limit, lease: configuration.lease, now: clock.now,
                                                     transactionalOnly: !withMarketing)
                 inFlightCounter.claimed(claimed.count)
+                moreWaiting = claimed.count >= limit
                 if claimed.isEmpty {
                     // Until the next poll (other processes' messages, due retries) or until
                     // this process queues a message.

@@ -9,6 +9,8 @@ final class WakeSignal: Sendable {
         var waiter: CheckedContinuation<Bool, Never>?
         /// Which wait a timer belongs to, so a late timer never ends a later wait.
         var generation: UInt64 = 0
+        /// A timer that fired before its wait had registered: that wait returns at once.
+        var expiredGeneration: UInt64 = 0
     }
 
     private let state = Mutex(State())
@@ -39,25 +41,42 @@ final class WakeSignal: Sendable {
             } catch {}  // cancelled: woken already
         }
         let signalled = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-            let now = state.withLock { state -> Bool in
+            let now = state.withLock { state -> Ended? in
                 if state.pending {
                     state.pending = false
-                    return true
+                    return .signalled
                 }
+                if state.expiredGeneration == generation { return .expired }
                 state.waiter = continuation
-                return false
+                return nil
             }
-            if now { continuation.resume(returning: true) }
+            switch now {
+            case .signalled: continuation.resume(returning: true)
+            case .expired: continuation.resume(returning: false)
+            case nil: break
+            }
         }
         timer.cancel()
         return signalled
     }
 
-    private func expire(_ generation: UInt64) {
+    private enum Ended { case signalled, expired }
+
+    /// The number the next wait will have (tests replay the timer race with it).
+    var nextGeneration: UInt64 { state.withLock { $0.generation &+ 1 } }
+
+    /// The timer of wait `generation` fired. Internal so a test can fire it before the wait
+    /// registers, the race that once left the dispatcher asleep for good.
+    func expire(_ generation: UInt64) {
         let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
-            guard state.generation == generation, let waiter = state.waiter else { return nil }
-            state.waiter = nil
-            return waiter
+            if state.generation == generation, let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            // The timer beat its wait to the registration: let the wait see it. (An older
+            // timer than the current wait's changes nothing.)
+            if generation >= state.generation, state.waiter == nil { state.expiredGeneration = generation }
+            return nil
         }
         waiter?.resume(returning: false)
     }
