@@ -266,6 +266,23 @@ struct EndToEndBenchmark {
 
     /// Unique (to, body) per request, so the simulator's duplicate count means something.
     static func intakeScript(key: String) throws -> String {
+        try counterScript("""
+            local body = string.format('{"to":"+1415%07d","body":"Your code is %d-%d"}', 2000000 + (counter * 7 + tid) % 1000000, tid, counter)
+            return wrk.format("POST", "/v1/messages", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer \(key)"}, body)
+            """)
+    }
+
+    static func simulatorScript() throws -> String {
+        let credentials = Data("\(sid):\(token)".utf8).base64EncodedString()
+        return try counterScript("""
+            local body = string.format("To=%%2B1415%07d&From=%%2B15005550006&Body=baseline+%d-%d", 2000000 + counter % 1000000, tid, counter)
+            return wrk.format("POST", nil, {["Content-Type"] = "application/x-www-form-urlencoded", ["Authorization"] = "Basic \(credentials)"}, body)
+            """)
+    }
+
+    /// A wrk script whose `request` runs `body` with `tid` (the thread, from 1) and `counter`
+    /// (this thread's requests so far) set.
+    static func counterScript(_ body: String) throws -> String {
         try script("""
             local threads = 0
             function setup(thread)
@@ -275,25 +292,7 @@ struct EndToEndBenchmark {
             local counter = 0
             request = function()
               counter = counter + 1
-              local body = string.format('{"to":"+1415%07d","body":"Your code is %d-%d"}', 2000000 + (counter * 7 + tid) % 1000000, tid, counter)
-              return wrk.format("POST", "/v1/messages", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer \(key)"}, body)
-            end
-            """)
-    }
-
-    static func simulatorScript() throws -> String {
-        let credentials = Data("\(sid):\(token)".utf8).base64EncodedString()
-        return try script("""
-            local threads = 0
-            function setup(thread)
-              threads = threads + 1
-              thread:set("tid", threads)
-            end
-            local counter = 0
-            request = function()
-              counter = counter + 1
-              local body = string.format("To=%%2B1415%07d&From=%%2B15005550006&Body=baseline+%d-%d", 2000000 + counter % 1000000, tid, counter)
-              return wrk.format("POST", nil, {["Content-Type"] = "application/x-www-form-urlencoded", ["Authorization"] = "Basic \(credentials)"}, body)
+            \(body)
             end
             """)
     }

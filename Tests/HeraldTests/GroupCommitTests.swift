@@ -25,6 +25,8 @@ struct GroupCommitTests {
             }
             #expect(messages.count == count)
             #expect(Set(messages.values.map(\.id)).count == count)
+            // Gathered: fewer statements than requests (one per request would mean no group commit).
+            #expect(herald.core.messages.intake.commits.load(ordering: .relaxed) < count)
             for (index, message) in messages {
                 #expect(message.body == "code \(index)")
                 #expect(message.to == "+1415555\(String(format: "%04d", 1000 + index))")

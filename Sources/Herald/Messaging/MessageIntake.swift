@@ -34,6 +34,8 @@ public final class MessageIntake: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Statements that queued messages, for tests that check requests are really gathered.
+    let commits = Atomic<Int>(0)
 
     init(store: MessageStore, writers: Int, maximumBatch: Int = 256, onQueued: @escaping @Sendable () -> Void) {
         self.store = store
@@ -78,6 +80,7 @@ public final class MessageIntake: Sendable {
         let now = batch.map(\.now).max() ?? Date()
         do {
             let messages = try await store.insert(batch.map { ($0.new, $0.text) }, now: now)
+            commits.add(1, ordering: .relaxed)
             onQueued()
             for (waiting, message) in zip(batch, messages) { waiting.continuation.resume(returning: message) }
         } catch where batch.count > 1 {

@@ -18,7 +18,8 @@ public struct HeraldConfiguration: Sendable {
     /// Where `web/`, `migrations/`, `templates/` and `openapi.yaml` are (`HERALD_HOME`), found
     /// by ``ResourceLocator`` when unset.
     public var resourceDirectory: String?
-    /// Size of the database connection pool (`HERALD_DB_POOL_SIZE`, default 10).
+    /// Size of the shared database connection pool (`HERALD_DB_POOL_SIZE`, default 10); the
+    /// intake and dispatcher pools are reserved on top (see `DatabaseService`).
     public var databasePoolSize: Int
     /// `HERALD_METRICS_TOKEN`: when set, `/metrics` demands it as a bearer token.
     public var metricsToken: String?

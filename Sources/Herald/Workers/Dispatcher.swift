@@ -102,7 +102,7 @@ public final class Dispatcher: Service, Sendable {
             }
             do {
                 let snapshot = try await directory.snapshot()
-                let room = withMarketing ? max(marketingRoom, 1) : free
+                let room = withMarketing ? marketingRoom : free
                 let limit = min(room, configuration.batchSize, Self.claimCap(snapshot))
                 let claimed = try await store.claim(limit: limit, lease: configuration.lease, now: clock.now,
                                                     transactionalOnly: !withMarketing)
