@@ -77,12 +77,15 @@ struct Serve: AsyncParsableCommand {
 
         var options = HeraldCore.Options()
         options.dispatcher = try DispatcherConfiguration.fromEnvironment()
+        // Before the core: swift-metrics hands out its counters when the dispatcher is built,
+        // and a counter made before the bootstrap counts into nothing.
+        let metricsRegistry = bootstrapMetrics()
         let core = try await HeraldCore.open(configuration: configuration, options: options, ownsEmbeddedDatabase: true, logger: logger)
         let app: any ApplicationProtocol
         do {
             let firstLogin = try await FirstLogin.ensure(identity: core.identity, dataDirectory: configuration.absoluteDataDirectory)
             var http = HTTPOptions()
-            http.metricsRegistry = bootstrapMetrics()
+            http.metricsRegistry = metricsRegistry
             http.metricsToken = configuration.metricsToken
             app = try buildApplication(
                 core, options: http,

@@ -213,6 +213,8 @@ public final class Dispatcher: Service, Sendable {
             switch await client.send(wire) {
             case .transportFailure(let transport, let hung):
                 if hung { hungCounter.increment() }
+                // Failures only (rare): making the handle here costs nothing on the happy path.
+                Counter(label: "herald_dispatch_transport_failures_total", dimensions: [("reason", transport.code)]).increment()
                 failure = transport
             case .response(let response):
                 switch adapter.interpret(response, for: outgoing) {
