@@ -158,7 +158,16 @@ struct EndToEndBenchmark {
                 let counts = try rows.map { "\(try $0.decode(0, as: String.self))=\(try $0.decode(1, as: Int64.self))" }
                 let all = try await pool.query("SELECT kind, status, count(*)::int8 FROM messages WHERE status IN ('queued','sending') GROUP BY 1, 2")
                 let queue = try all.map { "\(try $0.decode(0, as: String.self))/\(try $0.decode(1, as: String.self))=\(try $0.decode(2, as: Int64.self))" }
-                Benchmarks.status("e2e: samples \(counts.joined(separator: " ")); queue \(queue.joined(separator: " "))")
+                // What the database's sessions are doing right now (a stall shows here).
+                let activity = try await pool.query(
+                    """
+                    SELECT coalesce(wait_event_type || ':' || wait_event, 'cpu') || ' ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 40),
+                           count(*)::int8
+                    FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() GROUP BY 1 ORDER BY 2 DESC
+                    """)
+                let busy = try activity.map { "\(try $0.decode(1, as: Int64.self))× \(try $0.decode(0, as: String.self))" }
+                Benchmarks.status("e2e: samples \(counts.joined(separator: " ")); queue \(queue.joined(separator: " ")); "
+                                  + "active: \(busy.joined(separator: " | "))")
             }
         }
         defer { watcher.cancel() }

@@ -288,4 +288,54 @@ extension DispatcherTests {
             }
         }
     }
+
+    @Test("a dispatcher cancelled with sends in flight stops at once, without spinning on its cancelled sleeps",
+          .timeLimit(.minutes(2)))
+    func cancelledWithSendsInFlight() async throws {
+        var configuration = Self.fast
+        configuration.providerTimeout = .seconds(60)
+        try await TestHerald.with(dispatcher: configuration) { herald in
+            // The provider holds every request for 30 s: the sends are in flight when cancelled.
+            try await ScriptedProvider.run(answer: { _, _, count in
+                .init(status: 200, body: #"{"id":"m\#(count)"}"#, delay: .seconds(30))
+            }) { server in
+                _ = try await httpProvider(herald, name: "slow", url: server.baseURL + "/send")
+                for index in 0..<20 {
+                    _ = try await herald.core.messages.send(SendMessageRequest(to: "+14155550100", body: "held \(index)"), apiKeyID: nil)
+                }
+                let dispatcher = Task { try await herald.core.workers.dispatcher.run() }
+                let deadline = ContinuousClock.now + .seconds(20)
+                while server.requests.count < 20 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+                #expect(server.requests.count == 20)
+                let cancelled = ContinuousClock.now
+                dispatcher.cancel()
+                try await dispatcher.value
+                // It used to wait (spinning: a cancelled sleep returns at once) until the
+                // provider timeout plus 10 s, with its spinning tasks starving everything else.
+                let took = ContinuousClock.now - cancelled
+                #expect(took < .seconds(10), "stopping took \(took)")
+                // Nothing is lost: unrecorded sends stay leased and the lease reaper requeues them.
+                let rows = try await herald.pool.query("SELECT count(*)::int8 FROM messages WHERE status IN ('sending', 'queued')")
+                #expect(try rows[0].decode(0, as: Int64.self) == 20)
+            }
+        }
+    }
+
+    @Test("an idle dispatcher stops at once when cancelled, not at its next poll", .timeLimit(.minutes(2)))
+    func cancelledWhileIdle() async throws {
+        var configuration = Self.fast
+        configuration.idlePoll = .seconds(60)
+        try await TestHerald.with(dispatcher: configuration) { herald in
+            let dispatcher = Task { try await herald.core.workers.dispatcher.run() }
+            // Let it find the queue empty and settle into its wait.
+            try await Task.sleep(for: .milliseconds(300))
+            let cancelled = ContinuousClock.now
+            dispatcher.cancel()
+            try await dispatcher.value
+            // It used to sleep out its poll interval, its record loop spinning meanwhile (a
+            // cancelled sleep returns at once): two of those took every thread of the pool.
+            let took = ContinuousClock.now - cancelled
+            #expect(took < .seconds(10), "stopping took \(took)")
+        }
+    }
 }

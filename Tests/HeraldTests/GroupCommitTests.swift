@@ -106,6 +106,23 @@ struct WakeSignalTests {
         // A zero timeout races the registration on every call: none of these may hang.
         for _ in 0..<2000 { await signal.wait(upTo: .zero) }
     }
+
+    @Test("a cancelled wait returns at once, whether cancelled before or during the wait", .timeLimit(.minutes(1)))
+    func cancellation() async {
+        let signal = WakeSignal()
+        let during = Task { await signal.wait(upTo: .seconds(3600)) }
+        try? await Task.sleep(for: .milliseconds(50))
+        during.cancel()
+        #expect(await during.value == false)
+        let before = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return await signal.wait(upTo: .seconds(3600))
+        }
+        #expect(await before.value == false)
+        // A signal is still kept for the next wait.
+        signal.signal()
+        #expect(await signal.wait(upTo: .seconds(3600)) == true)
+    }
 }
 
 @Suite("API key cache")

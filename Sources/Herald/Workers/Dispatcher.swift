@@ -63,8 +63,12 @@ public final class Dispatcher: Service, Sendable {
                 await self.claimLoop(group: &group)
                 // Stopping: let submissions in flight finish (each has a timeout) and their
                 // outcomes be written; if the database stays away, leases requeue the rest.
+                // Cancelled (a hard stop): no waiting at all. A cancelled sleep returns at
+                // once, so waiting here would spin and starve the tasks it waits for.
                 let deadline = ContinuousClock.now + self.configuration.providerTimeout + .seconds(10)
-                while self.unrecorded > 0 && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
+                while self.unrecorded > 0 && ContinuousClock.now < deadline && !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(10))
+                }
                 self.stopping.store(true, ordering: .releasing)
             }
         } onGracefulShutdown: {
@@ -254,7 +258,9 @@ public final class Dispatcher: Service, Sendable {
 
     private func recordLoop() async {
         while true {
-            let done = stopping.load(ordering: .acquiring)
+            // Cancelled counts as stopping: what is pending is written once more, then the
+            // loop ends (its sleeps would return at once and the loop would spin).
+            let done = stopping.load(ordering: .acquiring) || Task.isCancelled
             do {
                 try await recorder.flush()
             } catch {

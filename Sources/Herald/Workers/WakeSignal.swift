@@ -40,21 +40,27 @@ final class WakeSignal: Sendable {
                 self.expire(generation)
             } catch {}  // cancelled: woken already
         }
-        let signalled = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-            let now = state.withLock { state -> Ended? in
-                if state.pending {
-                    state.pending = false
-                    return .signalled
+        // A cancelled waiter returns at once (as if its time were up) instead of waiting for
+        // a timer that may never get a thread.
+        let signalled = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let now = state.withLock { state -> Ended? in
+                    if state.pending {
+                        state.pending = false
+                        return .signalled
+                    }
+                    if state.expiredGeneration == generation { return .expired }
+                    state.waiter = continuation
+                    return nil
                 }
-                if state.expiredGeneration == generation { return .expired }
-                state.waiter = continuation
-                return nil
+                switch now {
+                case .signalled: continuation.resume(returning: true)
+                case .expired: continuation.resume(returning: false)
+                case nil: break
+                }
             }
-            switch now {
-            case .signalled: continuation.resume(returning: true)
-            case .expired: continuation.resume(returning: false)
-            case nil: break
-            }
+        } onCancel: {
+            self.expire(generation)
         }
         timer.cancel()
         return signalled
