@@ -47,7 +47,7 @@ public struct QueueStore: Sendable {
         let rows = try await pool.query(
             """
             WITH due AS (
-                SELECT id, kind = 'marketing' AND EXISTS (
+                SELECT id, status AS locked_status, kind = 'marketing' AND EXISTS (
                     SELECT 1 FROM contacts c WHERE c.phone = messages.to_number AND NOT c.subscribed) AS opted_out
                 FROM messages
                 WHERE status = 'queued' AND send_after <= \(now) AND priority <= \(maximumPriority)
@@ -63,11 +63,15 @@ public struct QueueStore: Sendable {
                 error_message = CASE WHEN due.opted_out THEN 'the recipient unsubscribed before the message was sent' ELSE m.error_message END,
                 updated_at = now()
             FROM due
-            -- Checked again here, on the row version this statement updates: a row another
-            -- dispatcher claimed and committed in the meantime is left alone. (The scan above
-            -- can return it: its status test is implied by the partial index and is not always
-            -- re-evaluated when SKIP LOCKED meets a row that was updated after our snapshot.)
-            WHERE m.id = due.id AND m.status = 'queued'
+            -- Checked again here, on the row version this statement locked (and so updates): a
+            -- row another dispatcher claimed and committed in the meantime is left alone. (The
+            -- scan above can return it: its status test is implied by the partial index and is
+            -- not always re-evaluated when SKIP LOCKED meets a row updated after our snapshot.)
+            -- Tested on the locked row's value, not as `m.status = 'queued'`: that qual lets the
+            -- planner scan m by the queue's partial index, and with statistics taken before a
+            -- large insert (a campaign launch) it joined every queued row to every claimed one,
+            -- 21 s per claim behind 100,000 queued messages instead of 20 ms.
+            WHERE m.id = due.id AND due.locked_status = 'queued'
             RETURNING m.id, m.to_number, m.country, m.sender, m.body, m.channel, m.kind, m.encoding, m.locale, m.attempts,
                       m.pinned_provider_id, due.opted_out
             """)
@@ -249,13 +253,19 @@ public struct QueueStore: Sendable {
                 lease_until = CASE WHEN status = 'queued' THEN NULL ELSE lease_until END,
                 error_code = \(errorCode), error_message = \(errorMessage), provider_error_code = \(receipt.errorCode),
                 updated_at = now()
-            WHERE id = (
-                SELECT id FROM messages
-                WHERE (provider_id = \(providerID) AND provider_message_id = \(receipt.providerMessageID))
-                   OR (id = \(messageID) AND provider_id = \(providerID) AND provider_message_id IS NULL)
-                   OR (id = \(messageID) AND provider_id IS NULL AND status = 'sending')
-                ORDER BY (id = \(messageID)) DESC NULLS LAST
-                LIMIT 1)
+            -- The message the callback URL names, when it is this provider's (or one still being
+            -- sent, its provider not yet recorded); else the provider's id for it. Two index
+            -- lookups, the second only when the first finds nothing. (One OR of the three made
+            -- a bitmap scan of every in-flight row per receipt: a tenth of the machine's CPU.)
+            WHERE id = COALESCE(
+                (SELECT id FROM messages
+                 WHERE id = \(messageID)
+                   AND ((provider_id = \(providerID)
+                         AND (provider_message_id = \(receipt.providerMessageID) OR provider_message_id IS NULL))
+                        OR (provider_id IS NULL AND status = 'sending'))),
+                (SELECT id FROM messages
+                 WHERE provider_id = \(providerID) AND provider_message_id = \(receipt.providerMessageID)
+                 LIMIT 1))
               AND status = ANY(\(Self.sources(event))::text[])
               \(guardClause)
             RETURNING id
