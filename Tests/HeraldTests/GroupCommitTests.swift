@@ -1,6 +1,9 @@
 import Foundation
 import Herald
 import Postgres
+import Providers
+import SMS
+import Synchronization
 import Testing
 @testable import Herald
 
@@ -26,7 +29,7 @@ struct GroupCommitTests {
             #expect(messages.count == count)
             #expect(Set(messages.values.map(\.id)).count == count)
             // Gathered: fewer statements than requests (one per request would mean no group commit).
-            #expect(herald.core.messages.intake.commits.load(ordering: .relaxed) < count)
+            #expect(herald.core.messages.intake.commits < count)
             for (index, message) in messages {
                 #expect(message.body == "code \(index)")
                 #expect(message.to == "+1415555\(String(format: "%04d", 1000 + index))")
@@ -142,6 +145,115 @@ struct APIKeyCacheTests {
             try await herald.pool.query("UPDATE api_keys SET revoked_at = now() WHERE id = \(second.key.id)")
             try await Task.sleep(for: IdentityService.apiKeyCacheAge + .milliseconds(100))
             #expect(try await identity.authenticate(apiKey: second.secret) == nil)
+        }
+    }
+}
+
+@Suite("Group commit, the mechanism")
+struct GroupCommitMechanismTests {
+    struct Refused: Error {}
+
+    @Test("items sharing a key never share a batch; every caller gets its own answer", .timeLimit(.minutes(1)))
+    func conflictKeys() async throws {
+        let batches = Mutex<[[Int]]>([])
+        let group = GroupCommit<Int, Int>(writers: 2, maximumBatch: 16, conflictKeys: { ["k\($0 % 7)"] }) { items in
+            batches.withLock { $0.append(items) }
+            try await Task.sleep(for: .milliseconds(2))
+            return items.map { $0 * 10 }
+        }
+        let answers = try await withThrowingTaskGroup(of: (Int, Int).self) { tasks in
+            for item in 0..<300 { tasks.addTask { (item, try await group.submit(item)) } }
+            var all: [Int: Int] = [:]
+            for try await (item, answer) in tasks { all[item] = answer }
+            return all
+        }
+        #expect(answers.count == 300)
+        for (item, answer) in answers { #expect(answer == item * 10) }
+        let written = batches.withLock { $0 }
+        #expect(written.flatMap { $0 }.sorted() == Array(0..<300), "each item written exactly once")
+        for batch in written {
+            #expect(Set(batch.map { $0 % 7 }).count == batch.count, "a batch shared a key: \(batch)")
+            #expect(batch.count <= 16)
+        }
+        #expect(written.count < 300, "calls were gathered")
+    }
+
+    @Test("a batch the database refuses is retried item by item: only the bad item fails", .timeLimit(.minutes(1)))
+    func oneBadItem() async {
+        let group = GroupCommit<Int, Int>(writers: 1) { items in
+            if items.contains(13) { throw Refused() }
+            try await Task.sleep(for: .milliseconds(1))
+            return items
+        }
+        let results = await withTaskGroup(of: (Int, Bool).self) { tasks in
+            for item in 0..<100 {
+                tasks.addTask { (item, (try? await group.submit(item)) == item) }
+            }
+            var all: [Int: Bool] = [:]
+            for await (item, ok) in tasks { all[item] = ok }
+            return all
+        }
+        for (item, ok) in results { #expect(ok == (item != 13), "item \(item)") }
+    }
+
+    @Test("a write that answers the wrong number of items fails its callers instead of leaving them waiting",
+          .timeLimit(.minutes(1)))
+    func wrongCount() async {
+        let group = GroupCommit<Int, Int>(writers: 1) { _ in [] }
+        await #expect(throws: (any Error).self) { try await group.submit(1) }
+    }
+}
+
+@Suite("Receipt group commit")
+struct ReceiptGroupCommitTests {
+    @Test("concurrent receipts are applied by fewer commits than receipts, each to its own message")
+    func concurrentReceipts() async throws {
+        try await TestHerald.with { herald in
+            let provider = try await herald.core.providers.create(ProviderInput(
+                name: "receipts", type: "http", config: ["url": .string("https://provider.example/send"), "id_path": .string("id")]))
+            let count = 200
+            let ids = try await herald.pool.query(
+                """
+                INSERT INTO messages (to_number, country, body, channel, kind, priority, status, encoding, segments, characters,
+                                      provider_id, provider_message_id, sent_at)
+                SELECT '+1415' || (5000000 + i)::text, 'US', 'receipt ' || i, 'sms', 'transactional', 0, 'sent', 'GSM-7', 1, 9,
+                       \(provider.id), 'pm-' || i, now()
+                FROM generate_series(1, \(count)) AS i
+                RETURNING id, provider_message_id
+                """).map { (try $0.decode(0, as: UUID.self), try $0.decode(1, as: String.self)) }
+            let intake = herald.core.webhooks.receiptIntake
+            let changes = try await withThrowingTaskGroup(of: (UUID, QueueStore.StatusChange?).self) { tasks in
+                for (index, (id, providerMessageID)) in ids.enumerated() {
+                    tasks.addTask {
+                        let receipt = DeliveryReceipt(providerMessageID: providerMessageID, status: index % 10 == 0 ? .undelivered : .delivered,
+                                                      providerStatus: index % 10 == 0 ? "undelivered" : "delivered")
+                        // Half name the message in the URL, half only by the provider's id.
+                        let update = QueueStore.ReceiptUpdate(receipt: receipt, providerID: provider.id,
+                                                              messageID: index.isMultiple(of: 2) ? id : nil,
+                                                              sighting: Array("webhook \(index)".utf8))
+                        return (id, try await intake.submit(update))
+                    }
+                }
+                var all: [UUID: QueueStore.StatusChange?] = [:]
+                for try await (id, change) in tasks { all[id] = change }
+                return all
+            }
+            #expect(intake.commits.load(ordering: .relaxed) < count, "receipts were gathered")
+            for (index, (id, _)) in ids.enumerated() {
+                let expected: MessageStatus = index % 10 == 0 ? .undelivered : .delivered
+                #expect(changes[id]??.id == id)
+                #expect(changes[id]??.status == expected)
+            }
+            let rows = try await herald.pool.query("SELECT status, count(*)::int8 FROM messages GROUP BY 1 ORDER BY 1")
+            let counts = try Dictionary(uniqueKeysWithValues: rows.map { (try $0.decode(0, as: String.self), try $0.decode(1, as: Int64.self)) })
+            #expect(counts == ["delivered": 180, "undelivered": 20])
+            // The same webhooks again (replays): nothing changes, nothing is reported.
+            for (index, (id, providerMessageID)) in ids.prefix(20).enumerated() {
+                let receipt = DeliveryReceipt(providerMessageID: providerMessageID, status: .undelivered, providerStatus: "undelivered")
+                let replay = QueueStore.ReceiptUpdate(receipt: receipt, providerID: provider.id, messageID: index.isMultiple(of: 2) ? id : nil,
+                                                      sighting: Array("webhook \(index)".utf8))
+                #expect(try await intake.submit(replay) == nil)
+            }
         }
     }
 }

@@ -213,65 +213,125 @@ public struct QueueStore: Sendable {
     ///
     /// `sighting`, when given, is the webhook's replay digest: it is recorded in
     /// `webhook_replays` by the same statement, and a webhook seen before changes nothing.
-    /// One statement and one commit per receipt, the hot path of every delivered message.
+    /// One statement and one commit for a whole batch (``ReceiptIntake`` gathers concurrent
+    /// webhooks into one), the hot path of every delivered message.
     public func applyReceipt(
         _ receipt: DeliveryReceipt, providerID: UUID, messageID: UUID?, now: Date, sighting: [UInt8]? = nil
     ) async throws -> StatusChange? {
-        let event: MessageStatus.Event
-        switch receipt.status {
-        case .delivered: event = .deliveredReceipt
-        case .undelivered: event = .undeliveredReceipt
-        case .failed: event = .failedReceipt
-        case .sent, .pending: return nil
+        try await applyReceipts([ReceiptUpdate(receipt: receipt, providerID: providerID, messageID: messageID, sighting: sighting)],
+                                now: now)[0]
+    }
+
+    /// One receipt of a batch (see ``applyReceipt(_:providerID:messageID:now:sighting:)``).
+    public struct ReceiptUpdate: Sendable {
+        public var receipt: DeliveryReceipt
+        public var providerID: UUID
+        public var messageID: UUID?
+        public var sighting: [UInt8]?
+
+        public init(receipt: DeliveryReceipt, providerID: UUID, messageID: UUID?, sighting: [UInt8]?) {
+            self.receipt = receipt; self.providerID = providerID; self.messageID = messageID; self.sighting = sighting
         }
-        let target: MessageStatus = event == .deliveredReceipt ? .delivered : (event == .undeliveredReceipt ? .undelivered : .failed)
-        let errorCode: String? = target == .delivered ? nil : (target == .undelivered ? "undelivered" : "provider_failed")
-        let errorMessage: String? = target == .delivered ? nil : (receipt.errorMessage ?? "the provider reported \(receipt.providerStatus)")
-        let guardClause: PostgresQuery
-        let firstSighting: PostgresQuery
-        if let sighting {
-            firstSighting = """
-                WITH sighting AS (
-                    INSERT INTO webhook_replays (provider_id, digest, seen_at) VALUES (\(providerID), \(sighting), \(now))
-                    ON CONFLICT (provider_id, digest) DO NOTHING
-                    RETURNING 1
-                )
-                """
-            guardClause = "AND EXISTS (SELECT 1 FROM sighting)"
-        } else {
-            firstSighting = ""
-            guardClause = ""
+    }
+
+    /// Applies receipts with one statement: for each, what ``applyReceipt(_:providerID:messageID:now:sighting:)``
+    /// does for one. Returns one result per receipt, in order. The batch must not hold two
+    /// receipts for the same message or with the same sighting (one UPDATE changes a row once):
+    /// ``ReceiptIntake`` keeps them apart.
+    public func applyReceipts(_ updates: [ReceiptUpdate], now: Date) async throws -> [StatusChange?] {
+        var input = (n: [Int](), providers: [UUID](), messageIDs: [UUID?](), providerMessageIDs: [String](), targets: [String](),
+                     occurred: [Date?](), codes: [String?](), messages: [String?](), providerCodes: [String?](), sightings: [String?]())
+        for (n, update) in updates.enumerated() {
+            let receipt = update.receipt
+            let target: MessageStatus
+            switch receipt.status {
+            case .delivered: target = .delivered
+            case .undelivered: target = .undelivered
+            case .failed: target = .failed
+            case .sent, .pending: continue  // says nothing a sent message does not already say
+            }
+            input.n.append(n)
+            input.providers.append(update.providerID)
+            input.messageIDs.append(update.messageID)
+            input.providerMessageIDs.append(receipt.providerMessageID)
+            input.targets.append(target.rawValue)
+            input.occurred.append(receipt.occurredAt)
+            input.codes.append(target == .delivered ? nil : (target == .undelivered ? "undelivered" : "provider_failed"))
+            input.messages.append(target == .delivered ? nil : (receipt.errorMessage ?? "the provider reported \(receipt.providerStatus)"))
+            input.providerCodes.append(receipt.errorCode)
+            input.sightings.append(update.sighting.map(Self.hex))
         }
+        var results = [StatusChange?](repeating: nil, count: updates.count)
+        guard !input.n.isEmpty else { return results }
         let rows = try await pool.query(
             """
-            \(firstSighting)
-            UPDATE messages SET
-                status = \(target.rawValue),
-                delivered_at = CASE WHEN \(target.rawValue) = 'delivered' THEN COALESCE(\(receipt.occurredAt), \(now)) ELSE delivered_at END,
-                provider_id = COALESCE(provider_id, \(providerID)),
-                provider_message_id = COALESCE(provider_message_id, \(receipt.providerMessageID)),
-                lease_until = CASE WHEN status = 'queued' THEN NULL ELSE lease_until END,
-                error_code = \(errorCode), error_message = \(errorMessage), provider_error_code = \(receipt.errorCode),
+            WITH input AS (
+                SELECT * FROM unnest(\(input.n)::int[], \(input.providers)::uuid[], \(input.messageIDs)::uuid[],
+                                     \(input.providerMessageIDs)::text[], \(input.targets)::text[], \(input.occurred)::timestamptz[],
+                                     \(input.codes)::text[], \(input.messages)::text[], \(input.providerCodes)::text[],
+                                     \(input.sightings)::text[])
+                     AS v(n, provider_id, message_id, provider_message_id, target, occurred_at, error_code, error_message,
+                          provider_error_code, sighting)
+            ),
+            -- The replay record commits with the status move: a webhook seen before changes nothing.
+            sighting AS (
+                INSERT INTO webhook_replays (provider_id, digest, seen_at)
+                SELECT provider_id, decode(sighting, 'hex'), \(now) FROM input WHERE sighting IS NOT NULL
+                ON CONFLICT (provider_id, digest) DO NOTHING
+                RETURNING provider_id, digest
+            ),
+            found AS (
+                SELECT i.*, COALESCE(
+                    -- The message the callback URL names, when it is this provider's (or one still
+                    -- being sent, its provider not yet recorded); else the provider's id for it.
+                    -- Two index lookups, the second only when the first finds nothing. (One OR of
+                    -- the three made a bitmap scan of every in-flight row per receipt.)
+                    (SELECT id FROM messages
+                     WHERE id = i.message_id
+                       AND ((provider_id = i.provider_id
+                             AND (provider_message_id = i.provider_message_id OR provider_message_id IS NULL))
+                            OR (provider_id IS NULL AND status = 'sending'))),
+                    (SELECT id FROM messages
+                     WHERE provider_id = i.provider_id AND provider_message_id = i.provider_message_id
+                     LIMIT 1)) AS id
+                FROM input i
+                WHERE i.sighting IS NULL
+                   OR EXISTS (SELECT 1 FROM sighting s WHERE s.provider_id = i.provider_id AND s.digest = decode(i.sighting, 'hex'))
+            )
+            UPDATE messages m SET
+                status = f.target,
+                delivered_at = CASE WHEN f.target = 'delivered' THEN COALESCE(f.occurred_at, \(now)) ELSE m.delivered_at END,
+                provider_id = COALESCE(m.provider_id, f.provider_id),
+                provider_message_id = COALESCE(m.provider_message_id, f.provider_message_id),
+                lease_until = CASE WHEN m.status = 'queued' THEN NULL ELSE m.lease_until END,
+                error_code = f.error_code, error_message = f.error_message, provider_error_code = f.provider_error_code,
                 updated_at = now()
-            -- The message the callback URL names, when it is this provider's (or one still being
-            -- sent, its provider not yet recorded); else the provider's id for it. Two index
-            -- lookups, the second only when the first finds nothing. (One OR of the three made
-            -- a bitmap scan of every in-flight row per receipt: a tenth of the machine's CPU.)
-            WHERE id = COALESCE(
-                (SELECT id FROM messages
-                 WHERE id = \(messageID)
-                   AND ((provider_id = \(providerID)
-                         AND (provider_message_id = \(receipt.providerMessageID) OR provider_message_id IS NULL))
-                        OR (provider_id IS NULL AND status = 'sending'))),
-                (SELECT id FROM messages
-                 WHERE provider_id = \(providerID) AND provider_message_id = \(receipt.providerMessageID)
-                 LIMIT 1))
-              AND status = ANY(\(Self.sources(event))::text[])
-              \(guardClause)
-            RETURNING id
+            FROM found f
+            WHERE m.id = f.id
+              -- The moves are MessageStatus.after's: a late or replayed receipt that would not
+              -- change the status changes nothing.
+              AND m.status = ANY(CASE f.target
+                                 WHEN 'delivered' THEN \(Self.sources(.deliveredReceipt))::text[]
+                                 WHEN 'undelivered' THEN \(Self.sources(.undeliveredReceipt))::text[]
+                                 ELSE \(Self.sources(.failedReceipt))::text[] END)
+            RETURNING f.n, m.id, f.target
             """)
-        guard let row = rows.first else { return nil }
-        return StatusChange(id: try row.decode(0), status: target)
+        for row in rows {
+            let n: Int = try row.decode(0)
+            results[n] = StatusChange(id: try row.decode(1), status: try UnknownValue.parse(try row.decode(2)))
+        }
+        return results
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The statuses an event may start from, as the text array statements bind.

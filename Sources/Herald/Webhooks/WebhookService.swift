@@ -19,9 +19,18 @@ public struct WebhookService: Sendable {
     let replies: ReplyTexts
     let clock: any HeraldClock
     let logger: Logger
+    /// Group commit of single receipts: concurrent webhooks are applied by one statement and
+    /// one commit, each answered once its receipt is committed.
+    let receiptIntake: GroupCommit<QueueStore.ReceiptUpdate, QueueStore.StatusChange?>
+
+    /// Batches of receipts at the database at once.
+    static let receiptWriters = 2
 
     init(directory: ProviderDirectory, messages: MessageStore, queue: QueueStore, store: WebhookStore, consent: ConsentStore,
          settings: SettingsService, events: EventService, replies: ReplyTexts, clock: any HeraldClock, logger: Logger) {
+        receiptIntake = GroupCommit(writers: Self.receiptWriters, conflictKeys: Self.conflictKeys) { updates in
+            try await queue.applyReceipts(updates, now: clock.now)
+        }
         self.directory = directory
         self.messages = messages
         self.queue = queue
@@ -88,6 +97,15 @@ public struct WebhookService: Sendable {
         return Array(hasher.finalize())
     }
 
+    /// What two receipts of one batch must not share: the message (named by URL or by the
+    /// provider's id) and the replay record.
+    @Sendable static func conflictKeys(_ update: QueueStore.ReceiptUpdate) -> [String] {
+        var keys = ["p \(update.providerID) \(update.receipt.providerMessageID)"]
+        if let messageID = update.messageID { keys.append("m \(messageID)") }
+        if let sighting = update.sighting { keys.append("s \(update.providerID) " + QueueStore.hex(sighting)) }
+        return keys
+    }
+
     /// `POST /webhooks/{provider}/status`.
     public func status(providerID: UUID, request: WebhookRequest, query: [(String, String)]) async throws -> WebhookReply {
         let (provider, adapter) = try await authenticate(providerID: providerID, request: request, query: query)
@@ -106,10 +124,11 @@ public struct WebhookService: Sendable {
         do { receipts = try adapter.receipts(request) }
         catch { throw HeraldError(.invalidWebhook, "the receipt cannot be read: \(error.message)") }
         if receipts.count == 1 {
-            // The common case, in one statement: the replay record and the status move commit together.
-            let digest = Self.digest(.status, request)
-            if let change = try await queue.applyReceipt(receipts[0], providerID: provider.id, messageID: messageID, now: clock.now,
-                                                         sighting: digest) {
+            // The common case, group-committed: the replay record and the status move commit
+            // together, with the other receipts that arrived meanwhile.
+            let update = QueueStore.ReceiptUpdate(receipt: receipts[0], providerID: provider.id, messageID: messageID,
+                                                  sighting: Self.digest(.status, request))
+            if let change = try await receiptIntake.submit(update) {
                 try await events.messagesChanged([change.id])
             }
             return adapter.acknowledgement()
