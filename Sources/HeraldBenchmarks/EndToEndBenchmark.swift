@@ -116,10 +116,13 @@ struct EndToEndBenchmark {
         let start = ContinuousClock.now
         // BENCH_PERF=file: a CPU profile of Herald during the intake (`perf report -i file`).
         let profiler = try ProcessInfo.processInfo.environment["BENCH_PERF"].map { file in
-            try Self.start("/usr/bin/perf", ["record", "-e", "cpu-clock", "-g", "-p", String(heraldPID), "-o", file,
-                                             "--", "sleep", String(seconds)], environment: [:])
+            // Stopped by SIGINT once wrk is done (`-- sleep N` never ends here: perf misses its
+            // child's exit when started from this process).
+            try Self.start("/usr/bin/perf", ["record", "-e", "cpu-clock", "-g", "-p", String(heraldPID), "-o", file],
+                           environment: [:])
         }
         let intake = try wrk(url + "/v1/messages", script: try Self.intakeScript(key: key))
+        profiler?.interrupt()
         profiler?.waitUntilExit()
         // Requests wrk cut off at its deadline may still commit: count once the API is quiet.
         try await Task.sleep(for: .milliseconds(500))
