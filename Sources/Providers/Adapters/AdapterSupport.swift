@@ -90,8 +90,12 @@ enum AdapterSupport {
 
     /// The query string of `url`, decoded.
     static func queryParameters(of url: String) throws(WebhookError) -> [(String, String)] {
-        guard let components = URLComponents(string: url) else { throw WebhookError("the webhook URL is malformed") }
-        return try FormEncoding.decode(components.percentEncodedQuery ?? "")
+        // The query as sent: after the first `?`, up to a `#` (RFC 3986 §3.4). Split by bytes:
+        // parsing the whole URL with URLComponents cost more than the webhook's HMAC.
+        let utf8 = url.utf8
+        let beforeFragment = utf8[..<(utf8.firstIndex(of: UInt8(ascii: "#")) ?? utf8.endIndex)]
+        guard let mark = beforeFragment.firstIndex(of: UInt8(ascii: "?")) else { return [] }
+        return try FormEncoding.decode(Array(beforeFragment[beforeFragment.index(after: mark)...]))
     }
 
     /// Whether the request's content type is JSON.

@@ -139,15 +139,22 @@ public struct TwilioAdapter: ProviderAdapter {
     public func verifySignature(_ request: WebhookRequest, now: Date) -> Bool {
         guard let signature = request.header("x-twilio-signature"), !signature.isEmpty,
               let query = try? AdapterSupport.queryParameters(of: request.url) else { return false }
-        let urls = TwilioSignature.urlVariants(request.url)
+        // The URL as received first; its port variants (URL parsing, far dearer than the HMAC)
+        // only when that fails.
+        func signed(_ parameters: [(String, String)]) -> Bool {
+            TwilioSignature.isValid(signature, url: request.url, parameters: parameters, authToken: authToken)
+                || TwilioSignature.urlVariants(request.url).dropFirst().contains {
+                    TwilioSignature.isValid(signature, url: $0, parameters: parameters, authToken: authToken)
+                }
+        }
         if let bodyHash = query.value("bodySHA256") {
             // JSON bodies: the URL alone is signed, the body is bound by its hash.
             let actual = TwilioSignature.bodyHash(request.body)
             guard ConstantTime.equals(Array(actual.utf8), Array(bodyHash.lowercased().utf8)) else { return false }
-            return urls.contains { TwilioSignature.isValid(signature, url: $0, parameters: [], authToken: authToken) }
+            return signed([])
         }
         guard let form = try? AdapterSupport.formParameters(of: request) else { return false }
-        return urls.contains { TwilioSignature.isValid(signature, url: $0, parameters: form, authToken: authToken) }
+        return signed(form)
     }
 
     /// What `verifySignature` checked: the query (Twilio signs the whole URL) and the body — read
