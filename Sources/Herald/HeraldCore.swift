@@ -142,8 +142,9 @@ public struct HeraldCore: Sendable {
                                    onQueued: { wakeUp.signal() })
         messages = MessageService(store: messageStore, intake: intake, outbox: OutboxStore(pool: pool), idempotency: idempotencyStore,
                                   consent: consentStore, settings: settings, templates: templates, clock: clock, logger: logger)
-        // Receipts use the shared pool: a flood of them must not hold the dispatcher's connections.
-        webhooks = WebhookService(directory: directory, messages: messageStore, queue: QueueStore(pool: pool), store: webhookStore,
+        // Receipts have their own pool: a flood of them must not hold the dispatcher's connections.
+        webhooks = WebhookService(directory: directory, messages: messageStore, queue: QueueStore(pool: self.database.receiptPool),
+                                  store: webhookStore,
                                   consent: consentStore, settings: settings, events: events,
                                   replies: ReplyTexts(directory: resourceDirectory + "/templates/replies"),
                                   clock: clock, logger: logger)

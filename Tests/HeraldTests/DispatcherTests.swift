@@ -5,6 +5,7 @@ import Providers
 import SMS
 import Synchronization
 import Testing
+@testable import Herald
 
 /// The dispatcher against scripted providers on real loopback HTTP.
 @Suite(.serialized) struct DispatcherTests {
@@ -370,6 +371,33 @@ extension DispatcherTests {
             #expect(took < .seconds(3), "the claim took \(took)")
             let rows = try await herald.pool.query("SELECT count(*)::int8 FROM messages WHERE status = 'sending'")
             #expect(try rows[0].decode(0, as: Int64.self) == 448)
+        }
+    }
+
+    @Test("id-keyed batches through the dispatcher's and receipts' connections look rows up by key, never hash the table")
+    func keyedBatchesUseThePrimaryKey() async throws {
+        try await TestHerald.with { herald in
+            // A fresh install's first hours: tens of thousands of messages, statistics current.
+            try await herald.pool.query(
+                """
+                INSERT INTO messages (to_number, country, body, channel, kind, priority, status, encoding, segments, characters)
+                SELECT '+1415' || (2000000 + i)::text, 'US', 'm ' || i, 'sms', 'transactional', 0, 'delivered', 'GSM-7', 1, 3
+                FROM generate_series(1, 15000) AS i
+                """)
+            try await herald.pool.query("ANALYZE messages")
+            let ids = try await herald.pool.query("SELECT id FROM messages LIMIT 400").map { try $0.decode(0, as: UUID.self) }
+            let attempts = [Int](repeating: 0, count: ids.count)
+            // The shape of the recorder's statements (QueueStore.recordSent and friends).
+            let explain: PostgresQuery = """
+                EXPLAIN UPDATE messages m SET updated_at = now()
+                FROM unnest(\(ids)::uuid[], \(attempts)::int[]) AS v(id, attempts)
+                WHERE m.id = v.id AND m.attempts = v.attempts AND m.status = ANY(\(["sending", "delivered", "undelivered"])::text[])
+                """
+            for pool in [herald.core.database.queuePool, herald.core.database.receiptPool] {
+                let plan = try await pool.query(explain).map { try $0.decode(0, as: String.self) }.joined(separator: "\n")
+                #expect(!plan.contains("Hash Join") && !plan.contains("Seq Scan on messages"), "\(plan)")
+                #expect(plan.contains("messages_pkey"), "\(plan)")
+            }
         }
     }
 }

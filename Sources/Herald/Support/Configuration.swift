@@ -19,7 +19,7 @@ public struct HeraldConfiguration: Sendable {
     /// by ``ResourceLocator`` when unset.
     public var resourceDirectory: String?
     /// Size of the shared database connection pool (`HERALD_DB_POOL_SIZE`, default 10); the
-    /// intake and dispatcher pools are reserved on top (see `DatabaseService`).
+    /// intake, dispatcher and receipt pools are reserved on top (see `DatabaseService`).
     public var databasePoolSize: Int
     /// `HERALD_METRICS_TOKEN`: when set, `/metrics` demands it as a bearer token.
     public var metricsToken: String?

@@ -24,7 +24,7 @@ public struct WebhookService: Sendable {
     let receiptIntake: GroupCommit<QueueStore.ReceiptUpdate, QueueStore.StatusChange?>
 
     /// Batches of receipts at the database at once.
-    static let receiptWriters = 2
+    static let receiptWriters = DatabaseService.receiptConnections
 
     init(directory: ProviderDirectory, messages: MessageStore, queue: QueueStore, store: WebhookStore, consent: ConsentStore,
          settings: SettingsService, events: EventService, replies: ReplyTexts, clock: any HeraldClock, logger: Logger) {
