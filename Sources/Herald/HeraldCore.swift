@@ -34,6 +34,8 @@ public struct HeraldCore: Sendable {
     public struct Workers: Sendable {
         /// Claims, routes, submits and records messages.
         public let dispatcher: Dispatcher
+        /// Wakes the dispatcher when another process queues a message (`LISTEN`).
+        public let queueListener: QueueListener
         /// Requeues messages whose dispatcher died mid-send.
         public let leaseReaper: LeaseReaper
         /// Delivers signed outgoing events to the app's `events_url`.
@@ -42,7 +44,7 @@ public struct HeraldCore: Sendable {
         public let housekeeping: Housekeeping
 
         /// All of them, in start order.
-        public var all: [any Service] { [dispatcher, leaseReaper, eventSender, housekeeping] }
+        public var all: [any Service] { [dispatcher, queueListener, leaseReaper, eventSender, housekeeping] }
     }
 
     public let configuration: HeraldConfiguration
@@ -138,8 +140,10 @@ public struct HeraldCore: Sendable {
                                     callbacks: callbacks, urlPolicy: urlPolicy, logger: logger)
         templates = TemplateService(store: TemplateStore(pool: pool), logger: logger)
         let wakeUp = WakeSignal()
+        // This process's dispatcher directly; other processes' through PostgreSQL.
+        let notifier = QueueNotifier(pool: self.database.notifyPool)
         let intake = MessageIntake(store: MessageStore(pool: self.database.intakePool), writers: DatabaseService.intakeConnections,
-                                   onQueued: { wakeUp.signal() })
+                                   onQueued: { wakeUp.signal(); notifier.notify() })
         messages = MessageService(store: messageStore, intake: intake, outbox: OutboxStore(pool: pool), idempotency: idempotencyStore,
                                   consent: consentStore, settings: settings, templates: templates, clock: clock, logger: logger)
         // Receipts have their own pool: a flood of them must not hold the dispatcher's connections.
@@ -154,6 +158,8 @@ public struct HeraldCore: Sendable {
             dispatcher: Dispatcher(store: queueStore, providers: queueProviderStore, directory: directory, client: providerClient,
                                    callbacks: callbacks, events: events, configuration: options.dispatcher, clock: clock,
                                    wakeUp: wakeUp, logger: logger.with("component", "dispatcher")),
+            queueListener: QueueListener(database: Self.session(database, configuration), wakeUp: wakeUp,
+                                         logger: logger.with("component", "queue-listener")),
             leaseReaper: LeaseReaper(queue: queueStore, clock: clock, logger: logger.with("component", "lease-reaper")),
             eventSender: EventDeliveryService(events: events, http: http, idlePoll: options.eventPoll,
                                               logger: logger.with("component", "events")),

@@ -400,4 +400,40 @@ extension DispatcherTests {
             }
         }
     }
+
+    @Test("a message queued by another process wakes this process's dispatcher at once, not at its next poll",
+          .timeLimit(.minutes(2)))
+    func wokenByAnotherProcess() async throws {
+        var configuration = Self.fast
+        configuration.idlePoll = .seconds(60)
+        try await TestHerald.with(dispatcher: configuration) { herald in
+            try await ScriptedProvider.run(answer: { _, _, count in .init(status: 200, body: #"{"id":"m\#(count)"}"#) }) { server in
+                _ = try await httpProvider(herald, name: "fast", url: server.baseURL + "/send")
+                // The other process: its own Herald on the same database, running no workers.
+                var options = HeraldCore.Options()
+                options.passwordCost = 4
+                let other = HeraldCore(configuration: herald.core.configuration, database: herald.database,
+                                       secret: ServerSecret(testSecret), resourceDirectory: repositoryRoot, options: options,
+                                       logger: testLogger)
+                let started = ContinuousClock.now
+                let sentAt = Mutex<ContinuousClock.Instant?>(nil)
+                do {
+                    try await dispatchUntil(herald, timeout: .seconds(30)) {
+                        // Once this dispatcher has long settled into its 60 s wait.
+                        if ContinuousClock.now - started > .seconds(1), sentAt.withLock({ $0 == nil }) {
+                            _ = try await other.messages.send(SendMessageRequest(to: "+14155550123", body: "code 654321"), apiKeyID: nil)
+                            sentAt.withLock { $0 = ContinuousClock.now }
+                        }
+                        return server.requests.contains { $0.body.contains("654321") }
+                    }
+                    let waited = ContinuousClock.now - (sentAt.withLock { $0 } ?? started)
+                    #expect(waited < .seconds(10), "the code waited \(waited)")
+                } catch {
+                    await other.close()
+                    throw error
+                }
+                await other.close()
+            }
+        }
+    }
 }

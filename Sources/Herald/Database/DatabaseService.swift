@@ -8,11 +8,12 @@ import Synchronization
 /// service: it runs until the graceful shutdown, then closes the pools and stops the
 /// embedded server if this process owns it. Listed first, it stops last.
 ///
-/// Four pools, so that the paths a verification code waits on never queue behind bulk work:
+/// Five pools, so that the paths a verification code waits on never queue behind bulk work:
 /// - `pool`: everything else (the dashboard, settings, identity);
 /// - `intakePool`: the group-committed inserts of `POST /v1/messages`;
 /// - `queuePool`: the dispatcher's claims and recorded outcomes;
-/// - `receiptPool`: the group-committed delivery receipts.
+/// - `receiptPool`: the group-committed delivery receipts;
+/// - `notifyPool`: one connection for the wake-ups of other processes' dispatchers.
 /// A flood of receipts or dashboard reads never delays a 202 or a claim.
 ///
 /// The queue and receipt pools run only batches keyed by message id (`UPDATE … FROM
@@ -25,6 +26,8 @@ final class DatabaseService: Service, Sendable {
     let intakePool: PostgresPool
     let queuePool: PostgresPool
     let receiptPool: PostgresPool
+    /// One connection for ``QueueNotifier``'s wake-ups (asynchronous commit).
+    let notifyPool: PostgresPool
     let runtime: DatabaseRuntime?
     let stopEmbedded: Bool
     private let closed = Atomic<Bool>(false)
@@ -44,6 +47,9 @@ final class DatabaseService: Service, Sendable {
         keyed.serverSettings.merge(Self.keyedBatchSettings) { _, new in new }
         self.queuePool = PostgresPool(configuration: keyed, maxConnections: Self.queueConnections, logger: logger)
         self.receiptPool = PostgresPool(configuration: keyed, maxConnections: Self.receiptConnections, logger: logger)
+        var notifying = database
+        notifying.serverSettings["synchronous_commit"] = "off"
+        self.notifyPool = PostgresPool(configuration: notifying, maxConnections: 1, logger: logger)
         self.runtime = runtime
         self.stopEmbedded = stopEmbedded
     }
@@ -60,6 +66,7 @@ final class DatabaseService: Service, Sendable {
         await intakePool.close()
         await queuePool.close()
         await receiptPool.close()
+        await notifyPool.close()
         await runtime?.close(force: stopEmbedded)
     }
 }
