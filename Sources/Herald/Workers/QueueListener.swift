@@ -3,12 +3,12 @@ import Postgres
 import ServiceLifecycle
 import Synchronization
 
-/// Wakes this process's dispatcher the moment another process queues a message: queueing
-/// statements send `pg_notify('herald_queue', '')` (delivered at their commit) and this worker
+/// Wakes this process's dispatcher the moment another process queues a message: after each
+/// commit that queued messages, ``QueueNotifier`` sends `NOTIFY herald_queue`, and this worker
 /// `LISTEN`s on a connection of its own. Without it a `herald worker` process would find an
 /// API process's codes only at its next poll.
 public struct QueueListener: Service {
-    /// The channel the queueing statements notify.
+    /// The channel ``QueueNotifier`` notifies.
     static let channel = "herald_queue"
 
     let database: PostgresConfiguration
