@@ -141,7 +141,7 @@ public struct HeraldCore: Sendable {
         templates = TemplateService(store: TemplateStore(pool: pool), logger: logger)
         let wakeUp = WakeSignal()
         // This process's dispatcher directly; other processes' through PostgreSQL.
-        let notifier = QueueNotifier(pool: self.database.notifyPool)
+        let notifier = QueueNotifier(store: QueueStore(pool: self.database.notifyPool))
         let intake = MessageIntake(store: MessageStore(pool: self.database.intakePool), writers: DatabaseService.intakeConnections,
                                    onQueued: { wakeUp.signal(); notifier.notify() })
         messages = MessageService(store: messageStore, intake: intake, outbox: OutboxStore(pool: pool), idempotency: idempotencyStore,

@@ -85,6 +85,11 @@ public struct QueueStore: Sendable {
         }
     }
 
+    /// `NOTIFY channel`: messages were queued (see ``QueueNotifier``).
+    func notifyQueued(channel: String) async throws {
+        try await pool.query("SELECT pg_notify(\(channel), '')")
+    }
+
     /// Puts messages whose lease ran out (their process died mid-send) back in the queue.
     @discardableResult
     public func requeueExpiredLeases(now: Date) async throws -> Int {

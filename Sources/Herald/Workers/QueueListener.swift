@@ -56,9 +56,9 @@ final class QueueNotifier: Sendable {
     }
 
     private let state = Mutex(State())
-    private let pool: PostgresPool
+    private let store: QueueStore
 
-    init(pool: PostgresPool) { self.pool = pool }
+    init(store: QueueStore) { self.store = store }
 
     func notify() {
         let start = state.withLock { state -> Bool in
@@ -72,7 +72,7 @@ final class QueueNotifier: Sendable {
         guard start else { return }
         Task {
             while true {
-                _ = try? await pool.query("SELECT pg_notify(\(QueueListener.channel), '')")
+                try? await store.notifyQueued(channel: QueueListener.channel)
                 let more = state.withLock { state -> Bool in
                     if state.again {
                         state.again = false
