@@ -158,7 +158,7 @@ public struct HeraldCore: Sendable {
             dispatcher: Dispatcher(store: queueStore, providers: queueProviderStore, directory: directory, client: providerClient,
                                    callbacks: callbacks, events: events, configuration: options.dispatcher, clock: clock,
                                    wakeUp: wakeUp, logger: logger.with("component", "dispatcher")),
-            queueListener: QueueListener(database: Self.session(database, configuration), wakeUp: wakeUp,
+            queueListener: QueueListener(database: Self.session(database, configuration), wakeUp: wakeUp, origin: notifier.origin,
                                          logger: logger.with("component", "queue-listener")),
             leaseReaper: LeaseReaper(queue: queueStore, clock: clock, logger: logger.with("component", "lease-reaper")),
             eventSender: EventDeliveryService(events: events, http: http, idlePoll: options.eventPoll,

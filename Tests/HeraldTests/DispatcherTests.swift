@@ -436,4 +436,23 @@ extension DispatcherTests {
             }
         }
     }
+
+    /// A process's own notifications do not wake its dispatcher a second time (the intake
+    /// signalled it directly); another process's do.
+    @Test func listenerSkipsItsOwnNotifications() async throws {
+        try await TestHerald.with { herald in
+            let wakeUp = WakeSignal()
+            let listener = QueueListener(database: herald.database, wakeUp: wakeUp, origin: "this-process", logger: testLogger)
+            let task = Task { try await listener.run() }
+            defer { task.cancel() }
+            // The signal it gives once listening.
+            #expect(await wakeUp.wait(upTo: .seconds(10)))
+            let own = QueueNotifier(store: QueueStore(pool: herald.pool), origin: "this-process")
+            own.notify()
+            #expect(await wakeUp.wait(upTo: .milliseconds(800)) == false, "woken by its own notification")
+            let other = QueueNotifier(store: QueueStore(pool: herald.pool), origin: "another-process")
+            other.notify()
+            #expect(await wakeUp.wait(upTo: .seconds(10)), "not woken by another process's notification")
+        }
+    }
 }

@@ -86,8 +86,8 @@ public struct QueueStore: Sendable {
     }
 
     /// `NOTIFY channel`: messages were queued (see ``QueueNotifier``).
-    func notifyQueued(channel: String) async throws {
-        try await pool.query("SELECT pg_notify(\(channel), '')")
+    func notifyQueued(channel: String, origin: String) async throws {
+        try await pool.query("SELECT pg_notify(\(channel), \(origin))")
     }
 
     /// Puts messages whose lease ran out (their process died mid-send) back in the queue.

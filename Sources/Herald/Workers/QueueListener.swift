@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Postgres
 import ServiceLifecycle
@@ -7,12 +8,18 @@ import Synchronization
 /// commit that queued messages, ``QueueNotifier`` sends `NOTIFY herald_queue`, and this worker
 /// `LISTEN`s on a connection of its own. Without it a `herald worker` process would find an
 /// API process's codes only at its next poll.
+///
+/// Notifications carry the origin of the process that sent them; this process's own are
+/// skipped (its intake already signalled its dispatcher directly), so a busy intake does not
+/// wake its own dispatcher a second time per commit.
 public struct QueueListener: Service {
     /// The channel ``QueueNotifier`` notifies.
     static let channel = "herald_queue"
 
     let database: PostgresConfiguration
     let wakeUp: WakeSignal
+    /// This process's ``QueueNotifier/origin``.
+    let origin: String
     let logger: Logger
 
     public func run() async throws {
@@ -24,7 +31,9 @@ public struct QueueListener: Service {
                         let notifications = try await connection.listen(Self.channel)
                         // Whatever was queued while nobody listened is claimed now.
                         wakeUp.signal()
-                        for try await _ in notifications { wakeUp.signal() }
+                        for try await notification in notifications where notification.payload != origin {
+                            wakeUp.signal()
+                        }
                         await connection.close()
                     } catch {
                         await connection.close()
@@ -57,8 +66,13 @@ final class QueueNotifier: Sendable {
 
     private let state = Mutex(State())
     private let store: QueueStore
+    /// Names this process in its notifications (the payload), so its own listener skips them.
+    let origin: String
 
-    init(store: QueueStore) { self.store = store }
+    init(store: QueueStore, origin: String = UUID().uuidString) {
+        self.store = store
+        self.origin = origin
+    }
 
     func notify() {
         let start = state.withLock { state -> Bool in
@@ -72,7 +86,7 @@ final class QueueNotifier: Sendable {
         guard start else { return }
         Task {
             while true {
-                try? await store.notifyQueued(channel: QueueListener.channel)
+                try? await store.notifyQueued(channel: QueueListener.channel, origin: origin)
                 let more = state.withLock { state -> Bool in
                     if state.again {
                         state.again = false
