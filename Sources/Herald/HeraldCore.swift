@@ -40,7 +40,8 @@ public struct HeraldCore: Sendable {
         public let leaseReaper: LeaseReaper
         /// Delivers signed outgoing events to the app's `events_url`.
         public let eventSender: EventDeliveryService
-        /// Purges what expires (sessions, idempotency keys, delivered events, …).
+        /// Purges what expires (sessions, idempotency keys, delivered events, …) and marks
+        /// verifications past their lifetime expired.
         public let housekeeping: Housekeeping
 
         /// All of them, in start order.
@@ -61,6 +62,7 @@ public struct HeraldCore: Sendable {
     public let settings: SettingsService
     public let templates: TemplateService
     public let messages: MessageService
+    public let verifications: VerificationService
     public let providers: ProviderService
     public let webhooks: WebhookService
     public let consent: ConsentService
@@ -79,15 +81,16 @@ public struct HeraldCore: Sendable {
     public init(
         configuration: HeraldConfiguration, database: PostgresConfiguration, secret: ServerSecret,
         resourceDirectory: String, options: Options = Options(), logger: Logger
-    ) {
-        self.init(configuration: configuration, database: database, runtime: nil, secret: secret,
+    ) throws {
+        try self.init(configuration: configuration, database: database, runtime: nil, secret: secret,
                   resourceDirectory: resourceDirectory, options: options, logger: logger)
     }
 
     init(
         configuration: HeraldConfiguration, database: PostgresConfiguration, runtime: DatabaseRuntime?, stopEmbeddedOnClose: Bool = false,
         secret: ServerSecret, resourceDirectory: String, options: Options, logger: Logger
-    ) {
+    ) throws {
+        let verificationTexts = try VerificationTexts.load(directory: resourceDirectory + "/templates/verification")
         let clock = options.clock
         self.configuration = configuration
         self.clock = clock
@@ -153,10 +156,16 @@ public struct HeraldCore: Sendable {
                                   replies: ReplyTexts(directory: resourceDirectory + "/templates/replies"),
                                   clock: clock, logger: logger)
         health = HealthService(pool: pool)
+        let codeSeal = CodeSeal(secret: secret)
+        verifications = VerificationService(
+            store: VerificationStore(pool: pool), messages: messageStore, idempotency: idempotencyStore,
+            limits: RateLimitStore(pool: pool), settings: settings, texts: verificationTexts, codes: VerificationCodes(secret: secret),
+            seal: codeSeal, events: events, clock: clock, onQueued: { wakeUp.signal(); notifier.notify() },
+            logger: logger.with("component", "verifications"))
 
         workers = Workers(
             dispatcher: Dispatcher(store: queueStore, providers: queueProviderStore, directory: directory, client: providerClient,
-                                   callbacks: callbacks, events: events, configuration: options.dispatcher, clock: clock,
+                                   callbacks: callbacks, codeSeal: codeSeal, events: events, configuration: options.dispatcher, clock: clock,
                                    wakeUp: wakeUp, logger: logger.with("component", "dispatcher")),
             queueListener: QueueListener(database: Self.session(database, configuration), wakeUp: wakeUp, origin: notifier.origin,
                                          logger: logger.with("component", "queue-listener")),
@@ -164,7 +173,7 @@ public struct HeraldCore: Sendable {
             eventSender: EventDeliveryService(events: events, http: http, idlePoll: options.eventPoll,
                                               logger: logger.with("component", "events")),
             housekeeping: Housekeeping(identity: identity, idempotency: idempotencyStore, events: eventStore,
-                                       webhooks: webhookStore, providers: providerStore, clock: clock,
+                                       webhooks: webhookStore, providers: providerStore, verifications: verifications, clock: clock,
                                        logger: logger.with("component", "housekeeping")))
     }
 
@@ -180,8 +189,10 @@ public struct HeraldCore: Sendable {
         let resources = try ResourceLocator.locate(explicit: configuration.resourceDirectory)
         // Generated on first start in embedded mode; a missing one with DATABASE_URL stops here.
         let secret = try ServerSecret.load(configuration: configuration)
+        // Checked before a database is started for nothing: Herald does not run with broken texts.
+        _ = try VerificationTexts.load(directory: resources + "/templates/verification")
         let runtime = try await DatabaseRuntime.open(configuration, logger: logger)
-        let core = HeraldCore(
+        let core = try HeraldCore(
             configuration: configuration, database: runtime.configuration, runtime: runtime,
             stopEmbeddedOnClose: ownsEmbeddedDatabase || runtime.startedEmbedded,
             secret: secret, resourceDirectory: resources, options: options, logger: logger)

@@ -72,7 +72,7 @@ extension Benchmarks {
         heraldConfiguration.databasePoolSize = 8
         var options = HeraldCore.Options()
         options.dispatcher = dispatcher
-        let core = HeraldCore(configuration: heraldConfiguration, database: database, secret: ServerSecret("benchmark-secret-0123456789"),
+        let core = try HeraldCore(configuration: heraldConfiguration, database: database, secret: ServerSecret("benchmark-secret-0123456789"),
                               resourceDirectory: resources, options: options, logger: logger)
         _ = try await core.providers.create(ProviderInput(
             name: "sim", type: "twilio",

@@ -131,7 +131,7 @@ import Testing
                 options.clock = herald.clock
                 var configuration = herald.core.configuration
                 configuration.databasePoolSize = 4
-                let second = HeraldCore(configuration: configuration, database: herald.database,
+                let second = try HeraldCore(configuration: configuration, database: herald.database,
                                         secret: ServerSecret(testSecret), resourceDirectory: repositoryRoot, options: options,
                                         logger: testLogger)
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -412,7 +412,7 @@ extension DispatcherTests {
                 // The other process: its own Herald on the same database, running no workers.
                 var options = HeraldCore.Options()
                 options.passwordCost = 4
-                let other = HeraldCore(configuration: herald.core.configuration, database: herald.database,
+                let other = try HeraldCore(configuration: herald.core.configuration, database: herald.database,
                                        secret: ServerSecret(testSecret), resourceDirectory: repositoryRoot, options: options,
                                        logger: testLogger)
                 let started = ContinuousClock.now

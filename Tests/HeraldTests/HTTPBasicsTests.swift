@@ -29,7 +29,7 @@ struct HTTPBasicsTests {
     func readyzDown() async throws {
         var options = HeraldCore.Options()
         options.passwordCost = 4
-        let core = HeraldCore(
+        let core = try HeraldCore(
             configuration: HeraldConfiguration(port: 0, databasePoolSize: 1),
             database: PostgresConfiguration(conninfo: "host=/nonexistent-socket-dir dbname=x", connectTimeout: .seconds(1)),
             secret: ServerSecret(testSecret), resourceDirectory: repositoryRoot, options: options, logger: testLogger)

@@ -280,7 +280,7 @@ import Testing
             #expect(try setting[0].decode(0, as: String.self) == "30s")
             var configuration = herald.core.configuration
             configuration.statementTimeout = .milliseconds(200)
-            let short = HeraldCore(configuration: configuration, database: herald.database, secret: ServerSecret(testSecret),
+            let short = try HeraldCore(configuration: configuration, database: herald.database, secret: ServerSecret(testSecret),
                                    resourceDirectory: repositoryRoot, logger: testLogger)
             await #expect(throws: PostgresError.self) { try await short.database.pool.query("SELECT pg_sleep(3)") }
             await short.close()

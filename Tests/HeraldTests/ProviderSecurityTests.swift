@@ -227,7 +227,7 @@ import Testing
             options.dispatcher = DispatcherTests.fast
             options.passwordCost = 4
             options.clock = herald.clock
-            let core = HeraldCore(configuration: configuration, database: herald.database, secret: ProviderSecurityTests.rotatedSecret,
+            let core = try HeraldCore(configuration: configuration, database: herald.database, secret: ProviderSecurityTests.rotatedSecret,
                                   resourceDirectory: repositoryRoot, options: options, logger: testLogger)
             do {
                 let result = try await body(Rotated(core: core, herald: herald))

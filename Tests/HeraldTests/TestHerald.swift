@@ -55,7 +55,7 @@ struct TestHerald {
         options.dispatcher = dispatcher
         options.clock = clock
         options.eventPoll = .milliseconds(20)
-        let core = HeraldCore(configuration: configuration, database: database, secret: ServerSecret(testSecret),
+        let core = try HeraldCore(configuration: configuration, database: database, secret: ServerSecret(testSecret),
                               resourceDirectory: repositoryRoot, options: options, logger: testLogger)
         let herald = TestHerald(cluster: cluster, database: database, core: core, clock: clock)
         do {

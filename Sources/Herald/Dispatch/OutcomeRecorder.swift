@@ -4,11 +4,13 @@ import Synchronization
 /// What became of one claimed message.
 enum DispatchOutcome: Sendable {
     case sent(id: UUID, attempts: Int, providerID: UUID?, providerMessageID: String)
-    case outboxed(id: UUID, attempts: Int, providerID: UUID?)
+    /// `body`: the text as submitted, when it differs from the stored one (a code message).
+    case outboxed(id: UUID, attempts: Int, providerID: UUID?, body: String?)
     case retry(id: UUID, attempts: Int, delayMilliseconds: Int64, counted: Bool, providerID: UUID?,
                errorCode: String?, errorMessage: String?, providerErrorCode: String?)
     case failed(id: UUID, attempts: Int, providerID: UUID?, errorCode: String, errorMessage: String, providerErrorCode: String?)
-    /// Cancelled by the claim itself (an opted-out recipient of a marketing message).
+    /// Cancelled by the claim itself (an opted-out recipient of a marketing message, a code
+    /// message whose code expired while it waited).
     case canceled(id: UUID)
 }
 
@@ -54,7 +56,7 @@ final class OutcomeRecorder: Sendable {
 
     private func write(_ batch: [DispatchOutcome]) async throws {
         var sent = (ids: [UUID](), attempts: [Int](), providers: [UUID?](), providerIDs: [String]())
-        var outboxed = (ids: [UUID](), attempts: [Int](), providers: [UUID?]())
+        var outboxed = (ids: [UUID](), attempts: [Int](), providers: [UUID?](), bodies: [String?]())
         var retry = (ids: [UUID](), attempts: [Int](), delays: [Int64](), counted: [Bool](), providers: [UUID?](),
                      codes: [String?](), messages: [String?](), providerCodes: [String?]())
         var failed = (ids: [UUID](), attempts: [Int](), providers: [UUID?](), codes: [String](), messages: [String](), providerCodes: [String?]())
@@ -63,8 +65,9 @@ final class OutcomeRecorder: Sendable {
             switch outcome {
             case .sent(let id, let attempts, let provider, let providerMessageID):
                 sent.ids.append(id); sent.attempts.append(attempts); sent.providers.append(provider); sent.providerIDs.append(providerMessageID)
-            case .outboxed(let id, let attempts, let provider):
+            case .outboxed(let id, let attempts, let provider, let body):
                 outboxed.ids.append(id); outboxed.attempts.append(attempts); outboxed.providers.append(provider)
+                outboxed.bodies.append(body)
             case .retry(let id, let attempts, let delay, let counted, let provider, let code, let message, let providerCode):
                 retry.ids.append(id); retry.attempts.append(attempts); retry.delays.append(delay); retry.counted.append(counted)
                 retry.providers.append(provider); retry.codes.append(code); retry.messages.append(message); retry.providerCodes.append(providerCode)
@@ -80,7 +83,7 @@ final class OutcomeRecorder: Sendable {
         changed += try await store.recordSent(ids: sent.ids, attempts: sent.attempts, providerIDs: sent.providers,
                                               providerMessageIDs: sent.providerIDs, now: now).map(\.id)
         changed += try await store.recordOutboxed(ids: outboxed.ids, attempts: outboxed.attempts, providerIDs: outboxed.providers,
-                                                  now: now).map(\.id)
+                                                  bodies: outboxed.bodies, now: now).map(\.id)
         try await store.recordRetry(ids: retry.ids, attempts: retry.attempts, delayMilliseconds: retry.delays, counted: retry.counted,
                                     providerIDs: retry.providers, errorCodes: retry.codes, errorMessages: retry.messages,
                                     providerErrorCodes: retry.providerCodes, now: now)

@@ -31,8 +31,11 @@ public struct QueueStore: Sendable {
         /// Attempts including this one: also the claim's token (a re-claim increments it).
         public var attempts: Int
         public var pinnedProviderID: UUID?
-        /// The claim cancelled it instead (a marketing message to an unsubscribed number).
+        /// The claim cancelled it instead (a marketing message to an unsubscribed number, a
+        /// code message whose code expired while it waited).
         public var canceled: Bool
+        /// A code message's code, sealed (``CodeSeal``): the body holds ``CodeText`` markers.
+        public var sealedCode: [UInt8]?
     }
 
     /// Claims up to `limit` due messages for `lease`: transactional before marketing, oldest
@@ -48,7 +51,9 @@ public struct QueueStore: Sendable {
             """
             WITH due AS (
                 SELECT id, status AS locked_status, kind = 'marketing' AND EXISTS (
-                    SELECT 1 FROM contacts c WHERE c.phone = messages.to_number AND NOT c.subscribed) AS opted_out
+                    SELECT 1 FROM contacts c WHERE c.phone = messages.to_number AND NOT c.subscribed) AS opted_out,
+                    -- A code is not sent after it expired: the user has given up on it.
+                    COALESCE(code_expires_at <= \(now), false) AS code_expired
                 FROM messages
                 WHERE status = 'queued' AND send_after <= \(now) AND priority <= \(maximumPriority)
                 ORDER BY priority, send_after
@@ -56,11 +61,15 @@ public struct QueueStore: Sendable {
                 FOR UPDATE SKIP LOCKED
             )
             UPDATE messages m SET
-                status = CASE WHEN due.opted_out THEN 'canceled' ELSE 'sending' END,
-                attempts = m.attempts + CASE WHEN due.opted_out THEN 0 ELSE 1 END,
+                status = CASE WHEN due.opted_out OR due.code_expired THEN 'canceled' ELSE 'sending' END,
+                attempts = m.attempts + CASE WHEN due.opted_out OR due.code_expired THEN 0 ELSE 1 END,
                 lease_until = \(leaseUntil),
-                error_code = CASE WHEN due.opted_out THEN 'recipient_unsubscribed' ELSE m.error_code END,
-                error_message = CASE WHEN due.opted_out THEN 'the recipient unsubscribed before the message was sent' ELSE m.error_message END,
+                error_code = CASE WHEN due.opted_out THEN 'recipient_unsubscribed'
+                                  WHEN due.code_expired THEN 'code_expired' ELSE m.error_code END,
+                error_message = CASE WHEN due.opted_out THEN 'the recipient unsubscribed before the message was sent'
+                                     WHEN due.code_expired THEN 'the verification code expired before the message could be sent'
+                                     ELSE m.error_message END,
+                sealed_code = CASE WHEN due.opted_out OR due.code_expired THEN NULL ELSE m.sealed_code END,
                 updated_at = now()
             FROM due
             -- Checked again here, on the row version this statement locked (and so updates): a
@@ -73,7 +82,7 @@ public struct QueueStore: Sendable {
             -- 21 s per claim behind 100,000 queued messages instead of 20 ms.
             WHERE m.id = due.id AND due.locked_status = 'queued'
             RETURNING m.id, m.to_number, m.country, m.sender, m.body, m.channel, m.kind, m.encoding, m.locale, m.attempts,
-                      m.pinned_provider_id, due.opted_out
+                      m.pinned_provider_id, due.opted_out OR due.code_expired, m.sealed_code
             """)
         return try rows.map { row in
             Claimed(
@@ -81,7 +90,8 @@ public struct QueueStore: Sendable {
                 body: try row.decode(4), channel: try UnknownValue.parse(try row.decode(5)),
                 kind: try UnknownValue.parse(try row.decode(6)),
                 encoding: try UnknownValue.parse(try row.decode(7)), locale: try row.decode(8),
-                attempts: try row.decode(9), pinnedProviderID: try row.decode(10), canceled: try row.decode(11))
+                attempts: try row.decode(9), pinnedProviderID: try row.decode(10), canceled: try row.decode(11),
+                sealedCode: try row.decode(12))
         }
     }
 
@@ -123,7 +133,7 @@ public struct QueueStore: Sendable {
                 status = CASE WHEN m.status IN ('delivered', 'undelivered') THEN m.status ELSE 'sent' END,
                 provider_id = v.provider_id,
                 provider_message_id = v.provider_message_id,
-                sent_at = \(now), lease_until = NULL, updated_at = now(),
+                sent_at = \(now), lease_until = NULL, updated_at = now(), sealed_code = NULL,
                 error_code = NULL, error_message = NULL, provider_error_code = NULL
             FROM unnest(\(ids)::uuid[], \(attempts)::int[], \(providerIDs)::uuid[], \(providerMessageIDs)::text[])
                  AS v(id, attempts, provider_id, provider_message_id)
@@ -134,8 +144,10 @@ public struct QueueStore: Sendable {
     }
 
     /// Outbox: stored instead of sent (no provider configured, or an `outbox` provider).
+    /// `bodies`: the text as it would have been sent, where it differs from the stored body (a
+    /// code message: the outbox, a development sink, is the one place its code is shown).
     public func recordOutboxed(
-        ids: [UUID], attempts: [Int], providerIDs: [UUID?], now: Date
+        ids: [UUID], attempts: [Int], providerIDs: [UUID?], bodies: [String?], now: Date
     ) async throws -> [StatusChange] {
         guard !ids.isEmpty else { return [] }
         return try await pool.withTransaction { connection in
@@ -143,7 +155,7 @@ public struct QueueStore: Sendable {
                 """
                 UPDATE messages m SET
                     status = 'sent', provider_id = v.provider_id, provider_message_id = 'outbox-' || m.id::text,
-                    sent_at = \(now), lease_until = NULL, updated_at = now(),
+                    sent_at = \(now), lease_until = NULL, updated_at = now(), sealed_code = NULL,
                     error_code = NULL, error_message = NULL, provider_error_code = NULL
                 FROM unnest(\(ids)::uuid[], \(attempts)::int[], \(providerIDs)::uuid[]) AS v(id, attempts, provider_id)
                 WHERE m.id = v.id AND m.attempts = v.attempts AND m.status = 'sending'
@@ -153,7 +165,9 @@ public struct QueueStore: Sendable {
             try await connection.query(
                 """
                 INSERT INTO outbox (message_id, to_number, body, channel)
-                SELECT m.id, m.to_number, m.body, m.channel FROM messages m WHERE m.id = ANY(\(sentIDs)::uuid[])
+                SELECT m.id, m.to_number, COALESCE(v.body, m.body), m.channel
+                FROM messages m JOIN unnest(\(ids)::uuid[], \(bodies)::text[]) AS v(id, body) ON v.id = m.id
+                WHERE m.id = ANY(\(sentIDs)::uuid[])
                 """)
             return sentIDs.map { StatusChange(id: $0, status: .sent) }
         }
@@ -191,7 +205,7 @@ public struct QueueStore: Sendable {
         let rows = try await pool.query(
             """
             UPDATE messages m SET
-                status = 'failed', lease_until = NULL, updated_at = now(),
+                status = 'failed', lease_until = NULL, updated_at = now(), sealed_code = NULL,
                 provider_id = COALESCE(v.provider_id, m.provider_id),
                 error_code = v.error_code, error_message = v.error_message, provider_error_code = v.provider_error_code
             FROM unnest(\(ids)::uuid[], \(attempts)::int[], \(providerIDs)::uuid[], \(errorCodes)::text[],

@@ -26,10 +26,18 @@ public final class EventService: Sendable {
         self.logger = logger
     }
 
-    /// Queues a `message.<status>` event for each message, when an events URL is set.
+    /// Queues a `message.<status>` event for each message, when an events URL is set — and a
+    /// `verification.delivery_failed` event for each code message among them that failed,
+    /// came back undelivered or was canceled.
     public func messagesChanged(_ ids: [UUID]) async throws {
         guard !ids.isEmpty, try await settings.current().eventsURL != nil else { return }
         try await store.enqueueMessageEvents(ids: ids, now: clock.now)
+    }
+
+    /// Queues a `verification.<status>` event for each verification (never with its code).
+    public func verificationsChanged(_ ids: [UUID]) async throws {
+        guard !ids.isEmpty, try await settings.current().eventsURL != nil else { return }
+        try await store.enqueueVerificationEvents(ids: ids, now: clock.now)
     }
 
     /// `t=…,v1=…` for a body sent at `timestamp`.

@@ -33,6 +33,44 @@ struct EventStore: Sendable {
             FROM messages m LEFT JOIN providers p ON p.id = m.provider_id
             WHERE m.id = ANY(\(ids)::uuid[])
             """)
+        // A code that did not reach its user: the app may offer a resend, perhaps by voice.
+        try await pool.query(
+            """
+            INSERT INTO event_deliveries (type, payload, next_attempt_at)
+            SELECT 'verification.delivery_failed', jsonb_build_object(
+                'type', 'verification.delivery_failed',
+                'created_at', to_char(\(now)::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                'data', \(Self.verificationData) || jsonb_build_object(
+                    'message_id', m.id, 'message_status', m.status,
+                    'error', CASE WHEN m.error_code IS NULL THEN NULL ELSE jsonb_build_object(
+                        'code', m.error_code, 'message', m.error_message, 'provider_code', m.provider_error_code) END)),
+                \(now)
+            FROM messages m JOIN verifications v ON v.id = m.verification_id AND v.message_id = m.id
+            WHERE m.id = ANY(\(ids)::uuid[]) AND m.verification_id IS NOT NULL
+              AND m.status IN ('undelivered', 'failed', 'canceled') AND m.error_code IS DISTINCT FROM 'code_replaced'
+            """)
+    }
+
+    /// The `data` of a verification event: what the API shows, never the code.
+    static let verificationData: PostgresQuery = """
+        jsonb_build_object('id', v.id, 'to', v.to_number, 'country', v.country, 'channel', v.channel, 'purpose', v.purpose,
+            'status', v.status, 'send_count', v.send_count, 'attempts_left', GREATEST(0, v.max_checks - v.checks),
+            'expires_at', to_char(v.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'test', v.test)
+        """
+
+    /// Queues a `verification.<status>` event for each verification, built from the row as it is now.
+    func enqueueVerificationEvents(ids: [UUID], now: Date) async throws {
+        try await pool.query(
+            """
+            INSERT INTO event_deliveries (type, payload, next_attempt_at)
+            SELECT 'verification.' || v.status, jsonb_build_object(
+                'type', 'verification.' || v.status,
+                'created_at', to_char(\(now)::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                'data', \(Self.verificationData)),
+                \(now)
+            FROM verifications v
+            WHERE v.id = ANY(\(ids)::uuid[])
+            """)
     }
 
     /// Claims up to `limit` due events for `lease`, oldest first; other senders skip them.

@@ -1,5 +1,7 @@
+import Crypto
 import Foundation
 import Postgres
+import SMS
 
 /// All SQL of `Idempotency-Key`s: the first result of a keyed request, kept 24 hours, so a
 /// retried request gets the same answer instead of a second message.
@@ -12,6 +14,32 @@ struct IdempotencyStore: Sendable {
     struct Stored: Sendable {
         var requestHash: [UInt8]
         var result: Data
+    }
+
+    /// A keyed request: its scope (the kind of request and the caller), the key as checked,
+    /// and the hash of the request's canonical form.
+    struct Request: Sendable {
+        var scope: String
+        var key: String
+        var hash: [UInt8]
+
+        /// `kind` names the endpoint (`messages`); the caller is the API key (or the session).
+        init(kind: String, key: String, apiKeyID: UUID?, canonicalRequest: [UInt8]) throws(HeraldError) {
+            guard (1...255).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7F })
+            else { throw .validation("Idempotency-Key", "must be 1–255 visible ASCII characters") }
+            scope = kind + ":" + (apiKeyID?.uuidString.lowercased() ?? "session")
+            self.key = key
+            hash = Array(SHA256.hash(data: canonicalRequest))
+        }
+
+        /// The first result, when `stored` answered this same request; `idempotency_conflict`
+        /// when the key came with another request.
+        func replay(_ stored: Stored) throws(HeraldError) -> Data {
+            guard ConstantTime.equals(stored.requestHash, hash) else {
+                throw HeraldError(.idempotencyConflict, "this Idempotency-Key was used with a different body", field: "Idempotency-Key")
+            }
+            return stored.result
+        }
     }
 
     func lookup(scope: String, key: String, now: Date) async throws -> Stored? {

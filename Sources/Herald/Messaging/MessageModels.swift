@@ -36,8 +36,19 @@ public struct Message: Sendable, Equatable, Codable {
     public var deliveredAt: Date?
 }
 
+/// A verification code travelling with its message: sealed for the dispatcher, with the time
+/// after which the message is canceled rather than sent.
+public struct CodeAttachment: Sendable {
+    public var verificationID: UUID
+    public var sealedCode: [UInt8]
+    public var expiresAt: Date
+}
+
 /// A validated message ready to be queued.
 public struct NewMessage: Sendable {
+    /// Chosen by the caller when something must name the message before it is queued (a
+    /// sealed code is bound to its message's id); else the database picks one.
+    public var id: UUID?
     public var to: String
     public var country: String?
     public var from: String?
@@ -51,6 +62,8 @@ public struct NewMessage: Sendable {
     public var apiKeyID: UUID?
     public var pinnedProviderID: UUID?
     public var sendAfter: Date?
+    /// The code of a code message (its body holds ``CodeText`` markers).
+    public var code: CodeAttachment?
 
     public init(to: String, country: String?, from: String? = nil, body: String, channel: MessageChannel, kind: MessageKind,
                 locale: String? = nil, templateID: UUID? = nil, campaignID: UUID? = nil, contactID: UUID? = nil,

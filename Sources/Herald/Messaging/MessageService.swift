@@ -152,23 +152,17 @@ public struct MessageService: Sendable {
     public func send(
         _ request: SendMessageRequest, apiKeyID: UUID?, idempotencyKey: String, canonicalRequest: [UInt8]
     ) async throws -> Message {
-        guard (1...255).contains(idempotencyKey.utf8.count),
-              idempotencyKey.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7F })
-        else { throw HeraldError.validation("Idempotency-Key", "must be 1–255 visible ASCII characters") }
-        let scope = "messages:" + (apiKeyID?.uuidString.lowercased() ?? "session")
-        let hash = Array(SHA256.hash(data: canonicalRequest))
+        let keyed = try IdempotencyStore.Request(kind: "messages", key: idempotencyKey, apiKeyID: apiKeyID,
+                                                 canonicalRequest: canonicalRequest)
         func replay(_ stored: IdempotencyStore.Stored) throws -> Message {
-            guard ConstantTime.equals(stored.requestHash, hash) else {
-                throw HeraldError(.idempotencyConflict, "this Idempotency-Key was used with a different body", field: "Idempotency-Key")
-            }
-            return try Self.snapshotDecoder.decode(Message.self, from: stored.result)
+            try Self.snapshotDecoder.decode(Message.self, from: try keyed.replay(stored))
         }
-        if let stored = try await idempotency.lookup(scope: scope, key: idempotencyKey, now: clock.now) {
+        if let stored = try await idempotency.lookup(scope: keyed.scope, key: keyed.key, now: clock.now) {
             return try replay(stored)
         }
         let (new, text) = try await prepare(request, apiKeyID: apiKeyID)
         let now = clock.now
-        let (stored, replayed) = try await idempotency.once(scope: scope, key: idempotencyKey, requestHash: hash, now: now) { connection in
+        let (stored, replayed) = try await idempotency.once(scope: keyed.scope, key: keyed.key, requestHash: keyed.hash, now: now) { connection in
             let message = try await store.insert(new, measured: text, now: now, on: connection)
             return try Self.snapshotEncoder.encode(message)
         }

@@ -24,7 +24,7 @@ public struct MessageStore: Sendable {
         if provider == nil, [.sent, .delivered].contains(status), providerID == nil { provider = "outbox" }
         return Message(
             id: try row.decode("id"), to: try row.decode("to_number"), from: try row.decode("sender"),
-            body: try row.decode("body"),
+            body: Self.readable(try row.decode("body")),
             channel: try UnknownValue.parse(try row.decode("channel")),
             kind: try UnknownValue.parse(try row.decode("kind")),
             status: status, providerID: providerID, provider: provider,
@@ -37,18 +37,27 @@ public struct MessageStore: Sendable {
             sentAt: try row.decode("sent_at"), deliveredAt: try row.decode("delivered_at"))
     }
 
+    /// A stored body as readers see it: a code message's code masked (the body holds markers,
+    /// never the code, and shows the same mask whatever the code's length).
+    static func readable(_ body: String) -> String {
+        CodeText.masked(body, length: 6)
+    }
+
     // MARK: Queueing
 
     /// Queues one message. `on` lets the caller insert inside its own transaction.
     public func insert(_ new: NewMessage, measured text: MessageText, now: Date, on connection: PostgresConnection? = nil) async throws -> Message {
         let query: PostgresQuery = """
             WITH inserted AS (
-                INSERT INTO messages (to_number, country, sender, body, channel, kind, priority, status, encoding, segments,
-                                      characters, locale, template_id, campaign_id, contact_id, api_key_id, pinned_provider_id, send_after)
-                VALUES (\(new.to), \(new.country), \(new.from), \(new.body), \(new.channel.rawValue), \(new.kind.rawValue),
+                INSERT INTO messages (id, to_number, country, sender, body, channel, kind, priority, status, encoding, segments,
+                                      characters, locale, template_id, campaign_id, contact_id, api_key_id, pinned_provider_id, send_after,
+                                      verification_id, sealed_code, code_expires_at)
+                VALUES (COALESCE(\(new.id), gen_random_uuid()), \(new.to), \(new.country), \(new.from), \(new.body),
+                        \(new.channel.rawValue), \(new.kind.rawValue),
                         \(new.kind.priority), 'queued', \(text.encoding.rawValue), \(text.segments), \(text.characters), \(new.locale),
                         \(new.templateID), \(new.campaignID), \(new.contactID), \(new.apiKeyID), \(new.pinnedProviderID),
-                        COALESCE(\(new.sendAfter), \(now)))
+                        COALESCE(\(new.sendAfter), \(now)), \(new.code?.verificationID), \(new.code?.sealedCode),
+                        \(new.code?.expiresAt))
                 RETURNING *
             )
             SELECT \(Self.columns) FROM inserted m LEFT JOIN providers p ON p.id = m.provider_id
@@ -62,7 +71,9 @@ public struct MessageStore: Sendable {
     /// the group commit of ``MessageIntake``. The messages come back in the order given.
     public func insert(_ batch: [(new: NewMessage, text: MessageText)], now: Date) async throws -> [Message] {
         guard !batch.isEmpty else { return [] }
-        let ids = batch.map { _ in UUID() }
+        // Code messages are queued one at a time with their verification (``VerificationStore``).
+        precondition(batch.allSatisfy { $0.new.code == nil }, "a code message is queued with its verification")
+        let ids = batch.map { $0.new.id ?? UUID() }
         let news = batch.map(\.new)
         let texts = batch.map(\.text)
         let rows = try await pool.query(

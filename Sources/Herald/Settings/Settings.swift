@@ -17,6 +17,19 @@ public struct Settings: Sendable, Equatable {
         public var perPrefixPerHour = 50
         public var perCountryPerHour = 1000
         public var testNumbers: [String: String] = [:]
+        /// The fraud guard: with at least this many codes for one number prefix in an hour…
+        public var fraudMinimumSends = 20
+        /// …and at most this percentage of them approved, the prefix is blocked…
+        public var fraudMaximumConversionPercent = 10
+        /// …for this long.
+        public var fraudBlockMinutes = 60
+        /// Admins' texts in place of the shipped ones, keyed `<channel>.<purpose>.<locale>`.
+        public var texts: [String: String] = [:]
+
+        /// The key of ``texts`` for one text.
+        public static func textKey(channel: MessageChannel, purpose: VerificationPurpose, locale: String) -> String {
+            "\(channel.rawValue).\(purpose.rawValue).\(locale)"
+        }
     }
 
     public struct QuietHours: Sendable, Equatable {
@@ -75,6 +88,10 @@ extension Settings {
                 "per_number_per_hour": number(verification.perNumberPerHour), "per_ip_per_hour": number(verification.perIPPerHour),
                 "per_prefix_per_hour": number(verification.perPrefixPerHour), "per_country_per_hour": number(verification.perCountryPerHour),
                 "test_numbers": .object(verification.testNumbers.mapValues(JSONValue.string)),
+                "fraud_min_sends": number(verification.fraudMinimumSends),
+                "fraud_max_conversion_percent": number(verification.fraudMaximumConversionPercent),
+                "fraud_block_minutes": number(verification.fraudBlockMinutes),
+                "texts": .object(verification.texts.mapValues(JSONValue.string)),
             ]),
             "quiet_hours": quietHours.map { .object(["start": hhmm($0.start), "end": hhmm($0.end)]) } ?? .null,
             "frequency_cap": frequencyCap.map { .object(["max": number($0.max), "window_hours": number($0.windowHours)]) } ?? .null,
@@ -96,7 +113,8 @@ extension Settings {
         allowedCountries = try r.countries("allowed_countries")
         let v = try r.object("verification")
         let vKnown: Set<String> = ["code_length", "ttl_seconds", "payment_ttl_seconds", "max_checks", "max_sends", "resend_cooldown_seconds",
-                                   "per_number_per_hour", "per_ip_per_hour", "per_prefix_per_hour", "per_country_per_hour", "test_numbers"]
+                                   "per_number_per_hour", "per_ip_per_hour", "per_prefix_per_hour", "per_country_per_hour", "test_numbers",
+                                   "fraud_min_sends", "fraud_max_conversion_percent", "fraud_block_minutes", "texts"]
         for key in v.values.keys where !vKnown.contains(key) { throw .validation("verification.\(key)", "is not a setting") }
         verification.codeLength = try v.int("code_length", 4...10)
         verification.ttlSeconds = try v.int("ttl_seconds", 1...3600)
@@ -109,6 +127,10 @@ extension Settings {
         verification.perPrefixPerHour = try v.int("per_prefix_per_hour", 1...1_000_000)
         verification.perCountryPerHour = try v.int("per_country_per_hour", 1...100_000_000)
         verification.testNumbers = try v.testNumbers("test_numbers", codeLength: verification.codeLength)
+        verification.fraudMinimumSends = try v.int("fraud_min_sends", 1...1_000_000)
+        verification.fraudMaximumConversionPercent = try v.int("fraud_max_conversion_percent", 0...100)
+        verification.fraudBlockMinutes = try v.int("fraud_block_minutes", 1...10_080)
+        verification.texts = try v.verificationTexts("texts")
         if let q = try r.optionalObject("quiet_hours") {
             quietHours = QuietHours(start: try q.time("start"), end: try q.time("end"))
         } else { quietHours = nil }
@@ -127,7 +149,7 @@ extension Settings {
         func merge(_ base: [String: JSONValue], _ patch: [String: JSONValue]) -> [String: JSONValue] {
             var result = base
             for (key, value) in patch {
-                if case .object(let inner) = value, case .object(let existing)? = base[key], key != "test_numbers" {
+                if case .object(let inner) = value, case .object(let existing)? = base[key], key != "test_numbers", key != "texts" {
                     result[key] = .object(merge(existing, inner))
                 } else {
                     result[key] = value
@@ -227,6 +249,29 @@ private struct Reader {
             return text
         default: throw .validation(path(key), "must be an http or https URL, or null")
         }
+    }
+
+    /// Text overrides: `<channel>.<purpose>.<locale>` → a text with the placeholders of
+    /// ``VerificationTexts`` (checked as the shipped texts are).
+    func verificationTexts(_ key: String) throws(HeraldError) -> [String: String] {
+        guard case .object(let object)? = values[key], object.count <= 500 else {
+            throw .validation(path(key), "must be an object of at most 500 texts")
+        }
+        var result: [String: String] = [:]
+        for (textKey, value) in object {
+            let parts = textKey.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count == 3, let channel = MessageChannel(rawValue: String(parts[0])),
+                  let purpose = VerificationPurpose(rawValue: String(parts[1])), let locale = LocaleFallback.canonical(String(parts[2]))
+            else {
+                throw .validation("\(path(key)).\(textKey)", "must be named <channel>.<purpose>.<locale>, like sms.login.en")
+            }
+            guard case .string(let text) = value else { throw .validation("\(path(key)).\(textKey)", "must be a string") }
+            if let problem = VerificationTexts.problem(in: text, purpose: purpose, channel: channel) {
+                throw .validation("\(path(key)).\(textKey)", problem)
+            }
+            result[Settings.Verification.textKey(channel: channel, purpose: purpose, locale: locale)] = text
+        }
+        return result
     }
 
     func testNumbers(_ key: String, codeLength: Int) throws(HeraldError) -> [String: String] {

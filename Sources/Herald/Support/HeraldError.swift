@@ -68,6 +68,18 @@ public struct HeraldError: Error, Sendable, Equatable, CustomStringConvertible {
         /// A provider whose stored secrets cannot be decrypted (`HERALD_SECRET` changed): nothing
         /// sends or takes webhooks for it until an admin re-enters them.
         case secretsUnreadable = "secrets_unreadable"
+
+        // Verification codes
+        /// No verification matches the id, or the number and purpose.
+        case verificationNotFound = "verification_not_found"
+        /// The channel cannot reach this kind of number (SMS to a fixed line: use voice).
+        case numberTypeNotSupported = "number_type_not_supported"
+        /// A resend before the cooldown ended; `retryAfter` says when.
+        case resendTooSoon = "resend_too_soon"
+        /// The verification sent as many codes as it may.
+        case maxSendsReached = "max_sends_reached"
+        /// The fraud guard blocked this number range for a while; `retryAfter` says how long.
+        case suspectedFraud = "suspected_fraud"
     }
 
     public let code: Code

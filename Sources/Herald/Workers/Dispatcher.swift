@@ -19,6 +19,7 @@ public final class Dispatcher: Service, Sendable {
     let directory: ProviderDirectory
     let client: ProviderClient
     let callbacks: CallbackURLs
+    let codeSeal: CodeSeal
     let recorder: OutcomeRecorder
     let configuration: DispatcherConfiguration
     let clock: any HeraldClock
@@ -30,9 +31,10 @@ public final class Dispatcher: Service, Sendable {
     private let hungCounter = Counter(label: "herald_dispatch_hung_total")
 
     init(store: QueueStore, providers: ProviderStore, directory: ProviderDirectory, client: ProviderClient,
-         callbacks: CallbackURLs, events: EventService, configuration: DispatcherConfiguration, clock: any HeraldClock,
-         wakeUp: WakeSignal, logger: Logger) {
+         callbacks: CallbackURLs, codeSeal: CodeSeal, events: EventService, configuration: DispatcherConfiguration,
+         clock: any HeraldClock, wakeUp: WakeSignal, logger: Logger) {
         self.wakeUp = wakeUp
+        self.codeSeal = codeSeal
         self.store = store
         self.providers = providers
         self.directory = directory
@@ -189,16 +191,26 @@ public final class Dispatcher: Service, Sendable {
 
     /// Tries the routes in order (failover) and says what became of the message.
     func submit(_ message: QueueStore.Claimed, routes: [Route]) async -> DispatchOutcome {
+        // A code message's body is rendered here, from the code sealed for it, and nowhere else.
+        var text = message.body
+        if let sealed = message.sealedCode {
+            guard let code = codeSeal.open(sealed, messageID: message.id) else {
+                return .failed(id: message.id, attempts: message.attempts, providerID: nil, errorCode: "code_unreadable",
+                               errorMessage: "the sealed verification code cannot be opened (HERALD_SECRET changed)", providerErrorCode: nil)
+            }
+            text = CodeText.render(message.body, code: code)
+        }
         var lastFailure: ProviderFailure?
         var lastProvider: UUID?
         var retryAfter: Duration?
         for route in routes.prefix(configuration.maxFailover) {
             if route.provider.type == .outbox {
-                return .outboxed(id: message.id, attempts: message.attempts, providerID: route.storedID)
+                return .outboxed(id: message.id, attempts: message.attempts, providerID: route.storedID,
+                                 body: message.sealedCode == nil ? nil : text)
             }
             guard let adapter = route.adapter else { continue }
             let outgoing = OutgoingMessage(
-                id: message.id, to: message.to, from: message.from, text: message.body, channel: message.channel,
+                id: message.id, to: message.to, from: message.from, text: text, channel: message.channel,
                 unicode: message.encoding == .ucs2, locale: message.locale,
                 statusCallbackURL: callbacks.status(provider: route.provider, messageID: message.id,
                                                     needsToken: adapter.webhookAuthentication == .urlToken))

@@ -11,6 +11,7 @@ public struct Housekeeping: Service {
     let events: EventStore
     let webhooks: WebhookStore
     let providers: ProviderStore
+    let verifications: VerificationService
     let clock: any HeraldClock
     let interval: Duration
     let logger: Logger
@@ -18,7 +19,9 @@ public struct Housekeeping: Service {
     static let deliveredEventRetention: TimeInterval = 7 * 24 * 3600
 
     init(identity: IdentityService, idempotency: IdempotencyStore, events: EventStore, webhooks: WebhookStore,
-         providers: ProviderStore, clock: any HeraldClock, interval: Duration = .seconds(60), logger: Logger) {
+         providers: ProviderStore, verifications: VerificationService, clock: any HeraldClock, interval: Duration = .seconds(60),
+         logger: Logger) {
+        self.verifications = verifications
         self.identity = identity
         self.idempotency = idempotency
         self.events = events
@@ -42,6 +45,7 @@ public struct Housekeeping: Service {
             ("event_deliveries", { try await events.purgeDelivered(before: now.addingTimeInterval(-Self.deliveredEventRetention)) }),
             ("webhook_replays", { try await webhooks.purgeSightings(now: now) }),
             ("provider_rate_windows", { try await providers.purgeRateWindows(before: Int64(now.timeIntervalSince1970) - 120) }),
+            ("verifications_expired", { try await verifications.expireDue() }),
         ]
         for (name, step) in steps {
             do { try await step() }

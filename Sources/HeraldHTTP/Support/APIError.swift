@@ -66,7 +66,9 @@ struct APIError: Error, HTTPResponseError {
             case .providerError: .badGateway
             case .secretsRequired: .badRequest
             case .secretsUnreadable: .serviceUnavailable
-            case .rateLimited: .tooManyRequests
+            case .rateLimited, .resendTooSoon, .maxSendsReached, .suspectedFraud: .tooManyRequests
+            case .verificationNotFound: .notFound
+            case .numberTypeNotSupported: .forbidden
             case .databaseUnavailable, .serverBusy: .serviceUnavailable
             case .invalidPhoneNumber, .invalidTemplate, .templateNotFound, .missingVariable, .invalidWebhook, .templateTooComplex: .badRequest
             }

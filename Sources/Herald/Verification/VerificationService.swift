@@ -1,0 +1,451 @@
+import Crypto
+import Curl
+import Foundation
+import Logging
+import Metrics
+import Phone
+import Postgres
+import SMS
+
+/// Verification codes (API.md, "Verification codes"; DESIGN.md's rules): creates and resends
+/// codes through the messaging engine's transactional lane, checks them once, and keeps the
+/// limits and the fraud guard in PostgreSQL so they hold across processes.
+public struct VerificationService: Sendable {
+    let store: VerificationStore
+    let messages: MessageStore
+    let idempotency: IdempotencyStore
+    let limits: RateLimitStore
+    let settings: SettingsService
+    let texts: VerificationTexts
+    let codes: VerificationCodes
+    let seal: CodeSeal
+    let events: EventService
+    let clock: any HeraldClock
+    /// Told after a code message is committed (wakes the dispatchers).
+    let onQueued: @Sendable () -> Void
+    let logger: Logger
+
+    init(store: VerificationStore, messages: MessageStore, idempotency: IdempotencyStore, limits: RateLimitStore,
+         settings: SettingsService, texts: VerificationTexts, codes: VerificationCodes, seal: CodeSeal, events: EventService,
+         clock: any HeraldClock, onQueued: @escaping @Sendable () -> Void, logger: Logger) {
+        self.store = store; self.messages = messages; self.idempotency = idempotency; self.limits = limits
+        self.settings = settings; self.texts = texts; self.codes = codes; self.seal = seal; self.events = events
+        self.clock = clock; self.onQueued = onQueued; self.logger = logger
+    }
+
+    /// How the guard judges a prefix, from the settings.
+    static func fraudGuard(_ settings: Settings.Verification) -> FraudGuard {
+        FraudGuard(minimumSends: settings.fraudMinimumSends, maximumConversionPercent: settings.fraudMaximumConversionPercent,
+                   blockMinutes: settings.fraudBlockMinutes)
+    }
+
+    // MARK: Create and resend
+
+    /// A request checked and resolved against the settings, before anything is written.
+    struct Prepared: Sendable {
+        var number: PhoneNumber
+        var purpose: VerificationPurpose
+        var channel: MessageChannel
+        var locale: String
+        var codeLength: Int
+        var clientIP: String?
+        var payment: PaymentDetails?
+        /// The fixed code of a test number (never sent).
+        var testCode: String?
+        var settings: Settings
+    }
+
+    func prepare(_ request: StartVerificationRequest) async throws -> Prepared {
+        guard let rawTo = request.to else { throw HeraldError.validation("to", "is required") }
+        let purpose = try VerificationInput.purpose(request.purpose)
+        let channel: MessageChannel
+        switch request.channel {
+        case nil: channel = .sms
+        case let raw?:
+            guard let parsed = MessageChannel(rawValue: raw) else { throw HeraldError.validation("channel", "must be sms or voice") }
+            channel = parsed
+        }
+        if let locale = request.locale, LocaleFallback.canonical(locale) == nil {
+            throw HeraldError.validation("locale", "must be a language tag like en or pt-BR")
+        }
+        let current = try await settings.current()
+        let codeLength = request.codeLength ?? current.verification.codeLength
+        guard (4...10).contains(codeLength) else { throw HeraldError.validation("code_length", "must be a whole number from 4 to 10") }
+        var clientIP: String?
+        if let raw = request.clientIP {
+            guard raw.utf8.count <= 64, let address = IPAddress(raw) else {
+                throw HeraldError.validation("client_ip", "must be an IPv4 or IPv6 address")
+            }
+            clientIP = address.description
+        }
+        var payment: PaymentDetails?
+        switch (purpose, request.payment) {
+        case (.payment, nil): throw HeraldError.validation("payment", "is required when purpose is payment")
+        case (.payment, let input?): payment = try PaymentRules.validate(input)
+        case (_, .some): throw HeraldError.validation("payment", "is only allowed when purpose is payment")
+        case (_, nil): break
+        }
+        let number = try PhoneNumberInput(rawTo, country: request.country).parse(field: "to")
+        guard current.allows(country: number.regionCode) else {
+            throw HeraldError(.countryNotAllowed, "verification codes to this country are not allowed by the settings", field: "to")
+        }
+        var testCode = current.verification.testNumbers[number.e164]
+        if let code = testCode, code.count != codeLength { testCode = String(code.prefix(codeLength)).padding(toLength: codeLength, withPad: "0", startingAt: 0) }
+        if channel == .sms && !number.isSMSCapable && testCode == nil {
+            throw HeraldError(.numberTypeNotSupported,
+                              "this number cannot receive SMS (it is a \(number.type.rawValue.replacingOccurrences(of: "_", with: " ")) number); request the code with channel voice",
+                              field: "channel")
+        }
+        return Prepared(number: number, purpose: purpose, channel: channel, locale: texts.resolve(request.locale),
+                        codeLength: codeLength, clientIP: clientIP, payment: payment, testCode: testCode, settings: current)
+    }
+
+    /// Creates a verification and sends its code, or — when one is pending for the number and
+    /// purpose — resends: a new code (the old one stops working), after the cooldown, up to
+    /// the maximum number of sends.
+    public func start(_ request: StartVerificationRequest, apiKeyID: UUID?) async throws -> VerificationStart {
+        let prepared = try await prepare(request)
+        try await admit(prepared)
+        let outcome = try await store.pool.withTransaction { connection in
+            try await perform(prepared, apiKeyID: apiKeyID, on: connection)
+        }
+        await started(outcome)
+        return outcome
+    }
+
+    /// `start` under an `Idempotency-Key` (as for messages): the same key and body within 24 h
+    /// return the first result, a different body is `idempotency_conflict`.
+    public func start(
+        _ request: StartVerificationRequest, apiKeyID: UUID?, idempotencyKey: String, canonicalRequest: [UInt8]
+    ) async throws -> VerificationStart {
+        let keyed = try IdempotencyStore.Request(kind: "verifications", key: idempotencyKey, apiKeyID: apiKeyID,
+                                                 canonicalRequest: canonicalRequest)
+        func replay(_ stored: IdempotencyStore.Stored) throws -> VerificationStart {
+            let snapshot = try MessageService.snapshotDecoder.decode(Snapshot.self, from: try keyed.replay(stored))
+            return snapshot.resent ? .resent(snapshot.verification) : .created(snapshot.verification)
+        }
+        if let stored = try await idempotency.lookup(scope: keyed.scope, key: keyed.key, now: clock.now) {
+            return try replay(stored)
+        }
+        let prepared = try await prepare(request)
+        try await admit(prepared)
+        let (stored, replayed) = try await idempotency.once(scope: keyed.scope, key: keyed.key, requestHash: keyed.hash, now: clock.now) { connection in
+            let outcome = try await perform(prepared, apiKeyID: apiKeyID, on: connection)
+            let snapshot = Snapshot(verification: outcome.verification, resent: { if case .resent = outcome { true } else { false } }())
+            return try MessageService.snapshotEncoder.encode(snapshot)
+        }
+        let outcome = try replay(stored)
+        if !replayed { await started(outcome) }
+        return outcome
+    }
+
+    /// The stored first result of a keyed create.
+    struct Snapshot: Codable {
+        var verification: Verification
+        var resent: Bool
+    }
+
+    /// The limits and the fraud guard, for a request that would create a verification (a
+    /// resend is held by its cooldown and maximum instead). Test numbers are exempt: they
+    /// never cost a send.
+    func admit(_ prepared: Prepared) async throws {
+        guard prepared.testCode == nil else { return }
+        let now = clock.now
+        let e164 = prepared.number.e164
+        if let existing = try await store.pending(to: e164, purpose: prepared.purpose), existing.verification.expiresAt > now,
+           existing.verification.payment == prepared.payment {
+            return  // a resend
+        }
+        let prefix = NumberPrefix.of(e164)
+        if let block = try await store.activeBlock(prefix: prefix, now: now) {
+            Self.blocked.increment()
+            throw HeraldError(.suspectedFraud, "verification requests for this number range are paused after unusual activity",
+                              field: "to", retryAfter: max(1, Int(block.blockedUntil.timeIntervalSince(now).rounded(.up))))
+        }
+        let v = prepared.settings.verification
+        let hour = Duration.seconds(3600)
+        var checks: [(key: String, limit: Int, what: String)] = [
+            ("verify:number:" + Self.digest(e164), v.perNumberPerHour, "this number"),
+            ("verify:prefix:" + Self.digest(prefix), v.perPrefixPerHour, "this number range"),
+            ("verify:country:" + (prepared.number.regionCode ?? "unknown"), v.perCountryPerHour, "this country"),
+        ]
+        if let ip = prepared.clientIP { checks.insert(("verify:ip:" + ip, v.perIPPerHour, "this client address"), at: 1) }
+        for check in checks {
+            if case .denied(let retryAfter) = try await limits.hit(check.key, limit: check.limit, window: hour, now: now) {
+                Self.rateLimited.increment()
+                throw HeraldError(.rateLimited, "too many verification requests for \(check.what); try again later",
+                                  field: check.what == "this client address" ? "client_ip" : "to", retryAfter: retryAfter)
+            }
+        }
+        // The fraud guard: a prefix sending many codes that almost nobody enters is pumping.
+        let guardRule = Self.fraudGuard(v)
+        let activity = try await store.prefixActivity(prefix: prefix, since: now.addingTimeInterval(-3600))
+        if guardRule.shouldBlock(created: activity.created, approved: activity.approved) {
+            let until = now.addingTimeInterval(TimeInterval(guardRule.blockMinutes * 60))
+            try await store.block(prefix: prefix, country: prepared.number.regionCode,
+                                  reason: "\(activity.created) codes in the last hour, \(activity.approved) approved",
+                                  created: activity.created, approved: activity.approved, until: until, now: now)
+            Self.blocked.increment()
+            logger.warning("verification fraud guard blocked a number range",
+                           metadata: ["verification.country": "\(prepared.number.regionCode ?? "unknown")",
+                                      "verification.created": "\(activity.created)", "verification.approved": "\(activity.approved)"])
+            throw HeraldError(.suspectedFraud, "verification requests for this number range are paused after unusual activity",
+                              field: "to", retryAfter: guardRule.blockMinutes * 60)
+        }
+    }
+
+    /// Creates or resends inside the caller's transaction.
+    func perform(_ prepared: Prepared, apiKeyID: UUID?, on connection: PostgresConnection) async throws -> VerificationStart {
+        let now = clock.now
+        let e164 = prepared.number.e164
+        let v = prepared.settings.verification
+        try await store.lock(to: e164, purpose: prepared.purpose, on: connection)
+        var existing = try await store.pending(to: e164, purpose: prepared.purpose, on: connection)?.verification
+        if let current = existing, current.expiresAt <= now {
+            try await store.end(id: current.id, status: .expired, now: now, on: connection)
+            existing = nil
+        }
+        if let current = existing, current.payment != prepared.payment {
+            // Another amount or payee is another payment: its own verification.
+            try await store.end(id: current.id, status: .canceled, now: now, on: connection)
+            existing = nil
+        }
+        let lifetime = TimeInterval(prepared.purpose == .payment ? v.paymentTTLSeconds : v.ttlSeconds)
+        let code = prepared.testCode ?? VerificationCodes.generate(length: prepared.codeLength)
+        if let current = existing {
+            guard current.sendCount < current.maxSends else {
+                throw HeraldError(.maxSendsReached, "this verification has sent as many codes as it may; start a new one later")
+            }
+            guard now >= current.nextSendAt else {
+                throw HeraldError(.resendTooSoon, "a new code can be sent a little later",
+                                  retryAfter: max(1, Int(current.nextSendAt.timeIntervalSince(now).rounded(.up))))
+            }
+            let messageID = try await queueCode(code, verificationID: current.id, prepared: prepared, lifetime: lifetime,
+                                                apiKeyID: apiKeyID, now: now, on: connection)
+            let nextSendAt = now.addingTimeInterval(ResendPolicy.cooldown(afterSend: current.sendCount + 1, base: v.resendCooldownSeconds))
+            let updated = try await store.resend(
+                id: current.id, codeMAC: codes.mac(id: current.id, code: code, payment: prepared.payment), channel: prepared.channel,
+                locale: prepared.locale, codeLength: prepared.codeLength, nextSendAt: nextSendAt,
+                expiresAt: now.addingTimeInterval(lifetime), messageID: messageID, previousMessageID: current.messageID, now: now,
+                on: connection)
+            return .resent(updated)
+        }
+        let id = UUID()
+        let messageID = try await queueCode(code, verificationID: id, prepared: prepared, lifetime: lifetime, apiKeyID: apiKeyID,
+                                            now: now, on: connection)
+        let created = try await store.insert(
+            VerificationStore.New(
+                id: id, to: e164, country: prepared.number.regionCode, channel: prepared.channel, purpose: prepared.purpose,
+                locale: prepared.locale, codeLength: prepared.codeLength, codeMAC: codes.mac(id: id, code: code, payment: prepared.payment),
+                payment: prepared.payment, maxChecks: v.maxChecks, maxSends: v.maxSends,
+                nextSendAt: now.addingTimeInterval(ResendPolicy.cooldown(afterSend: 1, base: v.resendCooldownSeconds)),
+                expiresAt: now.addingTimeInterval(lifetime), clientIP: prepared.clientIP, test: prepared.testCode != nil,
+                messageID: messageID, apiKeyID: apiKeyID),
+            now: now, on: connection)
+        return .created(created)
+    }
+
+    /// Queues the message carrying `code` in the transactional lane: its body holds markers,
+    /// the code travels sealed, and it is canceled rather than sent once the code expired.
+    /// Test numbers get no message.
+    func queueCode(
+        _ code: String, verificationID: UUID, prepared: Prepared, lifetime: TimeInterval, apiKeyID: UUID?, now: Date,
+        on connection: PostgresConnection
+    ) async throws -> UUID? {
+        guard prepared.testCode == nil else { return nil }
+        let body = texts.render(purpose: prepared.purpose, channel: prepared.channel, locale: prepared.locale,
+                                brand: prepared.settings.brand, lifetime: lifetime, payment: prepared.payment,
+                                override: prepared.settings.verification.texts[
+                                    Settings.Verification.textKey(channel: prepared.channel, purpose: prepared.purpose, locale: prepared.locale)])
+        // Measured as it will be sent (any digits cost the same).
+        let measured = MessageText(CodeText.render(body, code: String(repeating: "0", count: code.count)))
+        let messageID = UUID()
+        let new = NewMessage(
+            to: prepared.number.e164, country: prepared.number.regionCode, body: body, channel: prepared.channel,
+            kind: .transactional,
+            locale: prepared.channel == .voice ? texts.ttsLanguage(prepared.locale) : prepared.locale, apiKeyID: apiKeyID)
+        var withCode = new
+        withCode.id = messageID
+        withCode.code = CodeAttachment(verificationID: verificationID, sealedCode: try seal.seal(code, messageID: messageID),
+                                       expiresAt: now.addingTimeInterval(lifetime))
+        _ = try await messages.insert(withCode, measured: measured, now: now, on: connection)
+        return messageID
+    }
+
+    /// After the commit: wake the dispatchers, count, log (never the number or the code), and
+    /// tell the app.
+    func started(_ outcome: VerificationStart) async {
+        let verification = outcome.verification
+        if verification.messageID != nil { onQueued() }
+        Self.sends.increment()
+        logger.info(outcome == .created(verification) ? "verification created" : "verification code resent",
+                    metadata: ["verification.id": "\(verification.id)", "verification.purpose": "\(verification.purpose.rawValue)",
+                               "verification.channel": "\(verification.channel.rawValue)",
+                               "verification.send_count": "\(verification.sendCount)"])
+        await emit([verification.id])
+    }
+
+    // MARK: Check
+
+    /// Checks a code. A wrong code uses up one of the verification's checks; the right one
+    /// approves it, once.
+    public func check(_ request: CheckVerificationRequest) async throws -> VerificationCheckResult {
+        let code = try VerificationInput.code(request.code)
+        var stored: VerificationStore.Stored
+        if let rawID = request.id {
+            guard request.to == nil else { throw HeraldError.validation("to", "give either id or to and purpose, not both") }
+            guard let id = UUID(uuidString: rawID), let found = try await store.get(id: id) else {
+                throw HeraldError(.verificationNotFound, "no verification matches", field: "id")
+            }
+            stored = found
+        } else {
+            guard let rawTo = request.to else { throw HeraldError.validation("to", "is required unless id is given") }
+            let purpose = try VerificationInput.purpose(request.purpose)
+            let number = try PhoneNumberInput(rawTo, country: request.country).parse(field: "to")
+            guard let found = try await store.pending(to: number.e164, purpose: purpose) else {
+                throw HeraldError(.verificationNotFound, "no pending verification for this number and purpose", field: "to")
+            }
+            stored = found
+        }
+        var payment: PaymentDetails?
+        if stored.verification.purpose == .payment {
+            guard let input = request.payment else {
+                throw HeraldError.validation("payment", "is required to check a payment code: send the same payment again")
+            }
+            payment = try PaymentRules.validate(input)
+        } else if request.payment != nil {
+            throw HeraldError.validation("payment", "is only allowed when checking a payment code")
+        }
+        let now = clock.now
+        // A resend between reading and recording changes the MAC: read again (bounded).
+        for _ in 0..<5 {
+            let verification = stored.verification
+            guard verification.status == .pending else { return result(verification, valid: false, now: now) }
+            guard verification.expiresAt > now else {
+                if let expired = try await expire(verification.id, now: now) { return result(expired, valid: false, now: now) }
+                return result(verification, valid: false, now: now)
+            }
+            let matched = codes.matches(stored.codeMAC, id: verification.id, code: code, payment: payment)
+            if let updated = try await store.recordCheck(id: verification.id, expectedMAC: stored.codeMAC, matched: matched, now: now) {
+                Self.checks.increment()
+                if matched { Self.approved.increment() }
+                if updated.status != .pending { await emit([updated.id]) }
+                logger.info("verification checked", metadata: ["verification.id": "\(updated.id)", "verification.valid": "\(matched)",
+                                                                 "verification.status": "\(updated.status.rawValue)"])
+                return result(updated, valid: matched, now: now)
+            }
+            guard let again = try await store.get(id: verification.id) else {
+                throw HeraldError(.verificationNotFound, "no verification matches", field: "id")
+            }
+            stored = again
+        }
+        return result(stored.verification, valid: false, now: now)
+    }
+
+    private func result(_ verification: Verification, valid: Bool, now: Date) -> VerificationCheckResult {
+        let shown = Self.presented(verification, now: now)
+        return VerificationCheckResult(id: shown.id, status: shown.status, valid: valid, attemptsLeft: shown.attemptsLeft)
+    }
+
+    private func expire(_ id: UUID, now: Date) async throws -> Verification? {
+        try await store.end(id: id, status: .expired, now: now)
+        await emit([id])
+        return try await store.get(id: id)?.verification
+    }
+
+    // MARK: Reading, canceling, expiring
+
+    public func verification(id: UUID) async throws -> Verification {
+        guard let stored = try await store.get(id: id) else { throw HeraldError(.verificationNotFound, "no verification with this id") }
+        return Self.presented(stored.verification, now: clock.now)
+    }
+
+    public func verifications(_ filter: VerificationFilter, limit: Int, cursor: ListCursor?) async throws -> Page<Verification> {
+        let page = try await store.list(filter, limit: limit, after: cursor)
+        let now = clock.now
+        return Page(items: page.items.map { Self.presented($0, now: now) }, nextCursor: page.nextCursor)
+    }
+
+    public func cancel(id: UUID) async throws -> Verification {
+        if let canceled = try await store.cancel(id: id, now: clock.now) {
+            await emit([id])
+            return canceled
+        }
+        // Already final: shown as it is (cancel is idempotent); unknown: not found.
+        return try await verification(id: id)
+    }
+
+    /// Housekeeping: pending verifications past their lifetime become `expired` (and the app
+    /// hears of it). Returns how many.
+    @discardableResult
+    public func expireDue() async throws -> Int {
+        let ids = try await store.expireDue(now: clock.now)
+        await emit(ids)
+        return ids.count
+    }
+
+    /// A pending verification past its lifetime is `expired`, whether or not housekeeping has
+    /// written it yet.
+    static func presented(_ verification: Verification, now: Date) -> Verification {
+        var shown = verification
+        if shown.status == .pending, shown.expiresAt <= now { shown.status = .expired }
+        return shown
+    }
+
+    // MARK: Fraud guard and figures (admins)
+
+    public struct BlockedPrefix: Sendable, Equatable {
+        public var prefix: String
+        public var country: String?
+        public var reason: String
+        public var blockedAt: Date
+        public var blockedUntil: Date
+    }
+
+    public func blockedPrefixes() async throws -> [BlockedPrefix] {
+        try await store.blocks(now: clock.now).map {
+            BlockedPrefix(prefix: $0.prefix, country: $0.country, reason: $0.reason, blockedAt: $0.blockedAt, blockedUntil: $0.blockedUntil)
+        }
+    }
+
+    /// Lifts a block: the prefix is judged afresh from now on.
+    public func liftBlock(prefix: String, by actor: String) async throws {
+        guard try await store.lift(prefix: prefix, by: actor, now: clock.now) else {
+            throw HeraldError(.notFound, "no block in force for this prefix")
+        }
+        logger.notice("verification block lifted", metadata: ["actor": "\(actor)"])
+    }
+
+    public struct ConversionFigure: Sendable, Equatable {
+        public var country: String?
+        public var channel: MessageChannel
+        public var created: Int
+        public var approved: Int
+        public var rate: Double { created == 0 ? 0 : Double(approved) / Double(created) }
+    }
+
+    /// Approved / created per country and channel over the last `hours`.
+    public func conversion(hours: Int) async throws -> [ConversionFigure] {
+        try await store.conversion(since: clock.now.addingTimeInterval(-TimeInterval(hours) * 3600)).map {
+            ConversionFigure(country: $0.country, channel: $0.channel, created: $0.created, approved: $0.approved)
+        }
+    }
+
+    // MARK: Events and metrics
+
+    private func emit(_ ids: [UUID]) async {
+        do { try await events.verificationsChanged(ids) } catch {
+            logger.warning("verification events not queued", metadata: ["error": "\(error)"])
+        }
+    }
+
+    static func digest(_ text: String) -> String {
+        SHA256.hash(data: Array(text.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static let sends = Counter(label: "herald_verification_sends_total")
+    static let checks = Counter(label: "herald_verification_checks_total")
+    static let approved = Counter(label: "herald_verification_approved_total")
+    static let rateLimited = Counter(label: "herald_verification_rate_limited_total")
+    static let blocked = Counter(label: "herald_verification_blocked_total")
+}
