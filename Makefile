@@ -5,7 +5,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 SYSTEM_PACKAGES := libpq-dev libcurl4-openssl-dev libphonenumber-dev postgresql pkg-config
 TEST_PACKAGES := chromium chromium-driver
-PYTHON_PACKAGES := pytest requests selenium schemathesis
+PYTHON_PACKAGES := pytest requests selenium schemathesis twilio
 PYTHON ?= python3
 BENCH_PACKAGES := wrk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -35,7 +35,7 @@ test-deps: deps
 	$(call install-missing,$(TEST_PACKAGES))
 	@$(PYTHON) -m pip --version >/dev/null 2>&1 || { \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-pip >/dev/null; }
-	@$(PYTHON) -c "import pytest, requests, selenium, schemathesis" 2>/dev/null || \
+	@$(PYTHON) -c "import pytest, requests, selenium, schemathesis, twilio" 2>/dev/null || \
 	  $(PYTHON) -m pip install -q $(PYTHON_PACKAGES) 2>/dev/null || \
 	  $(PYTHON) -m pip install -q --break-system-packages $(PYTHON_PACKAGES)
 

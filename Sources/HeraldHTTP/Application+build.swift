@@ -71,7 +71,10 @@ public func buildRouter(_ core: HeraldCore, options: HTTPOptions = HTTPOptions()
     OutboxRoutes(messages: core.messages).register(on: registrar)
     ProviderRoutes(providers: core.providers, callbacks: core.callbacks).register(on: registrar)
     WebhookRoutes(webhooks: core.webhooks, publicURL: publicURL).register(on: registrar)
-    SettingsRoutes(settings: core.settings, eventsSigningSecret: core.eventsSigningSecret).register(on: registrar)
+    SettingsRoutes(settings: core.settings, eventsSigningSecret: core.eventsSigningSecret,
+                   verifyServices: Dictionary(uniqueKeysWithValues: core.verifications.serviceSIDs.map { ($0.key.rawValue, $0.value) }))
+        .register(on: registrar)
+    TwilioVerifyRoutes(verifications: core.verifications, identity: core.identity, publicURL: publicURL).register(on: registrar)
     TemplateRoutes(templates: core.templates).register(on: registrar)
     return router
 }

@@ -42,6 +42,14 @@ struct VerificationCodes: Sendable {
         return Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: keyBytes)))
     }
 
+    /// The Twilio-Verify-compatible service SID of a purpose: `VA` + 32 hex digits, stable for
+    /// a server secret (apps configure it once), meaningless without it.
+    func serviceSID(_ purpose: VerificationPurpose) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Array("verify-service\u{1F}\(purpose.rawValue)".utf8),
+                                                  using: SymmetricKey(data: keyBytes))
+        return "VA" + mac.prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+
     /// Whether `code` (with `payment`) is the one `stored` was made from, in constant time.
     func matches(_ stored: [UInt8], id: UUID, code: String, payment: PaymentDetails?) -> Bool {
         ConstantTime.equals(stored, mac(id: id, code: code, payment: payment))

@@ -39,6 +39,16 @@ public struct VerificationService: Sendable {
                    blockMinutes: settings.fraudBlockMinutes)
     }
 
+    /// The Twilio Verify service SID of each purpose (`GET /v1/settings` lists them).
+    public var serviceSIDs: [VerificationPurpose: String] {
+        Dictionary(uniqueKeysWithValues: VerificationPurpose.allCases.map { ($0, codes.serviceSID($0)) })
+    }
+
+    /// The purpose a Twilio Verify service SID stands for.
+    public func purpose(serviceSID: String) -> VerificationPurpose? {
+        VerificationPurpose.allCases.first { ConstantTime.equals(codes.serviceSID($0), serviceSID) }
+    }
+
     // MARK: Create and resend
 
     /// A request checked and resolved against the settings, before anything is written.
