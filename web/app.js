@@ -7,8 +7,9 @@ import * as outbox from './pages/outbox.js';
 import * as providers from './pages/providers.js';
 import * as settings from './pages/settings.js';
 import * as users from './pages/users.js';
+import * as verifications from './pages/verifications.js';
 
-const routes = { messages, outbox, providers, settings, users };
+const routes = { messages, verifications, outbox, providers, settings, users };
 const state = { session: null, unmount: null, route: null };
 
 function show(view) {
@@ -33,6 +34,8 @@ async function showHome(session) {
   document.getElementById('me-email').textContent = session.user.email;
   document.getElementById('me-role').textContent = session.user.role;
   document.getElementById('nav-users-item').hidden = session.user.role !== 'admin';
+  // Marketers have no verifications scope: the page is absent, not refused.
+  document.getElementById('nav-verifications-item').hidden = session.user.role === 'marketer';
   show('home-view');
   if (!routeName()) location.replace(`#/${await firstPage()}`);
   else route();

@@ -45,11 +45,13 @@ export function mount(container) {
       replace(banner, real.length
         ? h('div', { class: 'callout' },
           h('p', {}, `Messages are routed to ${real.length === 1 ? 'your provider' : `your ${real.length} providers`} (${real.map((p) => p.name).join(', ')}). `,
-            'Only messages routed to an outbox provider appear here.'))
+            'Only messages routed to an outbox provider appear here.'),
+          h('p', { class: 'hint' }, 'Verification codes are shown here in clear: the outbox is a development sink. Everywhere else — message details, the API, events — they are masked.'))
         : h('div', { class: 'callout callout-info' },
           h('p', { class: 'callout-title' }, 'No SMS provider is set up yet, so nothing leaves this server.'),
           h('p', {}, 'Every message Herald sends — verification codes, API sends, campaigns — lands in this outbox instead, so you can see exactly what your recipients would get. ',
-            'When you are ready, ', h('a', { href: '#/providers' }, 'add a provider'), ' such as Twilio or Vonage.')));
+            'When you are ready, ', h('a', { href: '#/providers' }, 'add a provider'), ' such as Twilio or Vonage.'),
+          h('p', { class: 'hint', id: 'outbox-codes-note' }, 'Verification codes are shown here in clear: the outbox is a development sink. Everywhere else — message details, the API, events — they are masked.')));
     } catch {
       replace(banner);
     }
@@ -105,6 +107,7 @@ export function mount(container) {
   }
 
   function item(entry) {
+    // The outbox is a development sink: the one place a verification code is shown in clear.
     return h('li', { class: 'outbox-item', dataset: { id: entry.id, messageId: entry.message_id } },
       h('div', { class: 'bubble' }, h('p', { class: 'message-body' }, entry.body)),
       h('p', { class: 'meta' },

@@ -402,6 +402,73 @@ public struct VerificationService: Sendable {
         return shown
     }
 
+    // MARK: Texts (admins)
+
+    /// One text as the settings page shows it: what is sent (an admin's override, else the
+    /// shipped text) and how it comes out with sample values.
+    public struct TextPreview: Sendable, Equatable {
+        public var locale: String
+        public var channel: MessageChannel
+        public var purpose: VerificationPurpose
+        public var text: String
+        public var defaultText: String
+        public var overridden: Bool
+        public var preview: String
+        public var encoding: SMSEncoding
+        public var segments: Int
+        public var characters: Int
+    }
+
+    /// The locales that have shipped texts.
+    public var locales: [String] { texts.locales.keys.sorted() }
+
+    /// Every text of `locale` (or of every locale), each rendered with sample values: the
+    /// brand and lifetimes of the settings, a code of the configured length, a sample payment.
+    public func textPreviews(locale: String?) async throws -> [TextPreview] {
+        let current = try await settings.current()
+        let chosen: [String]
+        if let locale {
+            guard texts.locales[locale] != nil else { throw HeraldError.validation("locale", "has no texts (one of \(locales.joined(separator: ", ")))") }
+            chosen = [locale]
+        } else {
+            chosen = locales
+        }
+        var previews: [TextPreview] = []
+        for tag in chosen {
+            for purpose in VerificationPurpose.allCases {
+                for channel in MessageChannel.allCases {
+                    let key = Settings.Verification.textKey(channel: channel, purpose: purpose, locale: tag)
+                    previews.append(preview(text: current.verification.texts[key], purpose: purpose, channel: channel, locale: tag,
+                                            settings: current))
+                }
+            }
+        }
+        return previews
+    }
+
+    /// A text being edited, rendered as it would be sent; its problem (a missing `{code}`, an
+    /// unknown placeholder) is a validation error on `text`.
+    public func previewText(_ text: String, purpose: VerificationPurpose, channel: MessageChannel, locale: String) async throws -> TextPreview {
+        guard texts.locales[locale] != nil else { throw HeraldError.validation("locale", "has no texts (one of \(locales.joined(separator: ", ")))") }
+        if let problem = VerificationTexts.problem(in: text, purpose: purpose, channel: channel) { throw HeraldError.validation("text", problem) }
+        return preview(text: text, purpose: purpose, channel: channel, locale: locale, settings: try await settings.current())
+    }
+
+    static let samplePayment = PaymentDetails(amount: "49.90", currency: "EUR", payee: "ACME Ltd")
+
+    private func preview(text override: String?, purpose: VerificationPurpose, channel: MessageChannel, locale: String,
+                         settings current: Settings) -> TextPreview {
+        let shipped = texts.locales[locale]!.text(purpose, channel: channel)
+        let lifetime = TimeInterval(purpose == .payment ? current.verification.paymentTTLSeconds : current.verification.ttlSeconds)
+        let body = texts.render(purpose: purpose, channel: channel, locale: locale, brand: current.brand, lifetime: lifetime,
+                                payment: purpose == .payment ? Self.samplePayment : nil, override: override)
+        let sample = String("1234567890".prefix(current.verification.codeLength))
+        let rendered = MessageText(CodeText.render(body, code: sample))
+        return TextPreview(locale: locale, channel: channel, purpose: purpose, text: override ?? shipped, defaultText: shipped,
+                           overridden: override != nil, preview: rendered.text, encoding: rendered.encoding,
+                           segments: rendered.segments, characters: rendered.text.unicodeScalars.count)
+    }
+
     // MARK: Fraud guard and figures (admins)
 
     public struct BlockedPrefix: Sendable, Equatable {

@@ -125,6 +125,33 @@ struct VerificationRoutes {
         }
     }
 
+    struct TextBody: Encodable {
+        let locale: String
+        let channel: MessageChannel
+        let purpose: VerificationPurpose
+        let text: String
+        let defaultText: String
+        let overridden: Bool
+        let preview: String
+        let encoding: SMSEncoding
+        let segments: Int
+        let characters: Int
+        enum CodingKeys: String, CodingKey {
+            case locale, channel, purpose, text, defaultText = "default_text", overridden, preview, encoding, segments, characters
+        }
+        init(_ p: VerificationService.TextPreview) {
+            locale = p.locale; channel = p.channel; purpose = p.purpose; text = p.text; defaultText = p.defaultText
+            overridden = p.overridden; preview = p.preview; encoding = p.encoding; segments = p.segments; characters = p.characters
+        }
+    }
+
+    struct TextPreviewRequest: Decodable {
+        let text: String
+        let channel: String
+        let purpose: String
+        let locale: String
+    }
+
     struct LiftRequest: Decodable {
         let prefix: String
     }
@@ -212,6 +239,21 @@ struct VerificationRoutes {
             return try JSON.response(ListResponse(
                 data: figures.map { ConversionBody(country: $0.country, channel: $0.channel, created: $0.created, approved: $0.approved, rate: $0.rate) },
                 nextCursor: nil))
+        }
+        router.get("/v1/verification-texts") { request, context in
+            try context.require(.admin, write: false)
+            let locale = request.uri.queryParameters["locale"].map(String.init)
+            let previews = try await verifications.textPreviews(locale: locale)
+            return try JSON.response(ListResponse(data: previews.map(TextBody.init), nextCursor: nil))
+        }
+        router.post("/v1/verification-texts/preview") { request, context in
+            try context.require(.admin, write: false)
+            let body = try await JSON.decode(TextPreviewRequest.self, from: request, context: context)
+            guard let channel = MessageChannel(rawValue: body.channel) else { throw HeraldError.validation("channel", "must be sms or voice") }
+            guard let purpose = VerificationPurpose(rawValue: body.purpose) else {
+                throw HeraldError.validation("purpose", "must be one of \(VerificationPurpose.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return try JSON.response(TextBody(try await verifications.previewText(body.text, purpose: purpose, channel: channel, locale: body.locale)))
         }
         router.get("/v1/verification-blocks") { request, context in
             try context.require(.admin, write: false)
