@@ -70,6 +70,12 @@ def test_the_official_twilio_library_creates_and_checks_a_verification(data_dir,
         fetched = service.verifications(verification.sid).fetch()
         assert fetched.status == "approved"
 
+        # Conversion per country and channel in /metrics: approved / created.
+        metrics = requests.get(server.url + "/metrics", timeout=10).text
+        assert 'herald_verification_created_total{country="US",channel="sms"} 1' in metrics, metrics[-3000:]
+        assert 'herald_verification_approved_total{country="US",channel="sms"} 1' in metrics
+        assert 'herald_verification_checks_total{country="US",channel="sms",result="invalid"} 1' in metrics
+
         # Twilio's answer to a check of a verification that is no longer pending.
         with pytest.raises(TwilioRestException) as gone:
             service.verification_checks.create(verification_sid=verification.sid, code=code)

@@ -168,7 +168,7 @@ public struct VerificationService: Sendable {
         }
         let prefix = NumberPrefix.of(e164)
         if let block = try await store.activeBlock(prefix: prefix, now: now) {
-            Self.blocked.increment()
+            Metrics.refused(.suspectedFraud)
             throw HeraldError(.suspectedFraud, "verification requests for this number range are paused after unusual activity",
                               field: "to", retryAfter: max(1, Int(block.blockedUntil.timeIntervalSince(now).rounded(.up))))
         }
@@ -182,7 +182,7 @@ public struct VerificationService: Sendable {
         if let ip = prepared.clientIP { checks.insert(("verify:ip:" + ip, v.perIPPerHour, "this client address"), at: 1) }
         for check in checks {
             if case .denied(let retryAfter) = try await limits.hit(check.key, limit: check.limit, window: hour, now: now) {
-                Self.rateLimited.increment()
+                Metrics.refused(.rateLimited)
                 throw HeraldError(.rateLimited, "too many verification requests for \(check.what); try again later",
                                   field: check.what == "this client address" ? "client_ip" : "to", retryAfter: retryAfter)
             }
@@ -195,7 +195,7 @@ public struct VerificationService: Sendable {
             try await store.block(prefix: prefix, country: prepared.number.regionCode,
                                   reason: "\(activity.created) codes in the last hour, \(activity.approved) approved",
                                   created: activity.created, approved: activity.approved, until: until, now: now)
-            Self.blocked.increment()
+            Metrics.refused(.suspectedFraud)
             logger.warning("verification fraud guard blocked a number range",
                            metadata: ["verification.country": "\(prepared.number.regionCode ?? "unknown")",
                                       "verification.created": "\(activity.created)", "verification.approved": "\(activity.approved)"])
@@ -287,7 +287,7 @@ public struct VerificationService: Sendable {
     func started(_ outcome: VerificationStart) async {
         let verification = outcome.verification
         if verification.messageID != nil { onQueued() }
-        Self.sends.increment()
+        Metrics.started(outcome)
         logger.info(outcome == .created(verification) ? "verification created" : "verification code resent",
                     metadata: ["verification.id": "\(verification.id)", "verification.purpose": "\(verification.purpose.rawValue)",
                                "verification.channel": "\(verification.channel.rawValue)",
@@ -337,8 +337,7 @@ public struct VerificationService: Sendable {
             }
             let matched = codes.matches(stored.codeMAC, id: verification.id, code: code, payment: payment)
             if let updated = try await store.recordCheck(id: verification.id, expectedMAC: stored.codeMAC, matched: matched, now: now) {
-                Self.checks.increment()
-                if matched { Self.approved.increment() }
+                Metrics.checked(updated, valid: matched)
                 if updated.status != .pending { await emit([updated.id]) }
                 logger.info("verification checked", metadata: ["verification.id": "\(updated.id)", "verification.valid": "\(matched)",
                                                                  "verification.status": "\(updated.status.rawValue)"])
@@ -520,9 +519,28 @@ public struct VerificationService: Sendable {
         SHA256.hash(data: Array(text.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
     }
 
-    static let sends = Counter(label: "herald_verification_sends_total")
-    static let checks = Counter(label: "herald_verification_checks_total")
-    static let approved = Counter(label: "herald_verification_approved_total")
-    static let rateLimited = Counter(label: "herald_verification_rate_limited_total")
-    static let blocked = Counter(label: "herald_verification_blocked_total")
+    /// `/metrics`: conversion per country and channel is
+    /// `herald_verification_approved_total / herald_verification_created_total`.
+    enum Metrics {
+        static func dimensions(_ verification: Verification) -> [(String, String)] {
+            [("country", verification.country ?? "unknown"), ("channel", verification.channel.rawValue)]
+        }
+        /// A new verification, or a resend (every code sent counts in `sends`).
+        static func started(_ outcome: VerificationStart) {
+            let verification = outcome.verification
+            if case .created = outcome {
+                Counter(label: "herald_verification_created_total", dimensions: dimensions(verification)).increment()
+            }
+            Counter(label: "herald_verification_sends_total", dimensions: dimensions(verification)).increment()
+        }
+        static func checked(_ verification: Verification, valid: Bool) {
+            Counter(label: "herald_verification_checks_total",
+                    dimensions: dimensions(verification) + [("result", valid ? "valid" : "invalid")]).increment()
+            if valid { Counter(label: "herald_verification_approved_total", dimensions: dimensions(verification)).increment() }
+        }
+        /// A request refused by a limit (`rate_limited`) or the fraud guard (`suspected_fraud`).
+        static func refused(_ reason: HeraldError.Code) {
+            Counter(label: "herald_verification_refused_total", dimensions: [("reason", reason.rawValue)]).increment()
+        }
+    }
 }
