@@ -53,9 +53,10 @@ struct Benchmarks {
         let connections = option("--connections", 32)
         let backlog = option("--backlog", 100_000)
         let samples = option("--samples", 200)
+        let rate = option("--rate", 500)
         let durable = arguments.contains("--durable")
         arguments.removeAll { $0 == "--durable" }
-        let selected = Set(arguments.isEmpty ? ["curl", "curl-isolated", "pool", "copy", "dispatch", "e2e"] : arguments)
+        let selected = Set(arguments.isEmpty ? ["curl", "curl-isolated", "pool", "copy", "dispatch", "e2e", "verify"] : arguments)
         var results: [Result] = []
         if selected.contains("curl") { results.append(try await curlVersusWrk(seconds: seconds)) }
         if selected.contains("curl-isolated") { results.append(try await curlVersusWrkIsolated(seconds: seconds)) }
@@ -69,6 +70,14 @@ struct Benchmarks {
             // Durable as a user runs it, and with fsync off as the figure recorded before.
             if arguments.isEmpty || durable { results.append(try await dispatchVersusCurl(messages: messages, durable: true)) }
             if arguments.isEmpty || !durable { results.append(try await dispatchVersusCurl(messages: messages, durable: false)) }
+        }
+        if selected.contains("verify") {
+            let benchmark = VerificationBenchmark(seconds: seconds, rate: rate, connections: connections, samples: samples)
+            let figures = try await benchmark.run()
+            let report = benchmark.report(figures)
+            print("")
+            print(report)
+            try benchmark.write(report, to: try ResourceLocator.locate(explicit: nil) + "/BENCHMARKS.md")
         }
         if selected.contains("e2e") {
             let benchmark = EndToEndBenchmark(seconds: seconds, connections: connections, backlog: backlog, samples: samples)
