@@ -26,6 +26,37 @@ struct RateLimitStoreTests {
         }
     }
 
+    @Test("several keys in one statement: each decided as alone; overlapping keys in any order never deadlock; peeked counters read, not hit")
+    func several() async throws {
+        try await TestHerald.with { herald in
+            let store = RateLimitStore(pool: herald.pool)
+            let now = t0
+            // 200 concurrent calls over three shared keys given in rotating orders.
+            let keys = ["country", "prefix", "number"]
+            let results = try await withThrowingTaskGroup(of: [RateLimitDecision].self) { group in
+                for n in 0..<200 {
+                    let rotated = Array(keys[(n % 3)...] + keys[..<(n % 3)])
+                    group.addTask {
+                        try await store.hit(rotated.map { (key: $0, limit: $0 == "country" ? 1000 : 50, window: Duration.seconds(60)) },
+                                            now: now).decisions
+                    }
+                }
+                return try await group.reduce(into: [[RateLimitDecision]]()) { $0.append($1) }
+            }
+            #expect(results.count == 200)
+            let counts = try await herald.pool.query("SELECT key, hits FROM rate_limits ORDER BY key")
+            let hits = try Dictionary(uniqueKeysWithValues: counts.map { (try $0.decode(0, as: String.self), try $0.decode(1, as: Int.self)) })
+            #expect(hits == ["country": 200, "number": 200, "prefix": 200])
+            // Per key, exactly its limit allowed.
+            #expect(results.filter { $0.allSatisfy(\.isAllowed) }.count == 50)
+            let peeked = try await store.hit([(key: "other", limit: 5, window: .seconds(60))], peek: ["prefix", "missing"], now: now)
+            #expect(peeked.decisions == [.allowed(remaining: 4)])
+            #expect(peeked.peeked == ["prefix": 200, "missing": 0])
+            let again = try await herald.pool.query("SELECT hits FROM rate_limits WHERE key = 'prefix'")
+            #expect(try again[0].decode(0, as: Int.self) == 200, "a peek does not count")
+        }
+    }
+
     @Test("a window starts at the first hit, denies until it ends without being extended, then starts again")
     func window() async throws {
         try await TestHerald.with { herald in

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Postgres
+import Providers
 import SMS
 import Synchronization
 import Testing
@@ -486,6 +487,67 @@ import Testing
             }
             let queued = try await herald.pool.query("SELECT count(*)::int8 FROM messages WHERE to_number = '+14155550124'")
             #expect(try queued[0].decode(0, as: Int.self) == 1, "the keyed retry queued nothing more")
+        }
+    }
+
+    @Test("an undelivered SMS is recorded on the verification (and told to the app); a resend may switch to voice")
+    func undeliveredThenVoice() async throws {
+        try await TestHerald.with { herald in
+            try await ScriptedProvider.run(answer: { _, _, count in .init(status: 200, body: #"{"id":"m\#(count)"}"#) }) { server in
+                let provider = try await herald.core.providers.create(ProviderInput(
+                    name: "http", type: "http", config: ["url": .string(server.baseURL + "/send"), "id_path": .string("id")]))
+                _ = try await herald.core.settings.update(["events_url": .string("http://127.0.0.1:9/events")], actor: "test")
+                let verification = try await Self.start(herald).verification
+                try await dispatchUntil(herald) { try await herald.message(verification.messageID!)?.status == .sent }
+                let receipt = DeliveryReceipt(providerMessageID: "m1", status: .undelivered, providerStatus: "undelivered", errorCode: "30003")
+                let change = try await QueueStore(pool: herald.pool).applyReceipt(receipt, providerID: provider.id, messageID: nil,
+                                                                                  now: herald.clock.now)
+                #expect(change?.status == .undelivered)
+                try await herald.core.events.messagesChanged([verification.messageID!])
+                #expect(try await herald.core.verifications.verification(id: verification.id).deliveryStatus == "undelivered")
+                let events = try await herald.pool.query(
+                    "SELECT payload::text FROM event_deliveries WHERE type = 'verification.delivery_failed'")
+                #expect(events.count == 1)
+                let payload = try events[0].decode(0, as: String.self)
+                #expect(payload.contains(verification.id.uuidString.lowercased()))
+                #expect(payload.contains("30003"))
+
+                herald.clock.advance(by: .seconds(31))
+                guard case .resent(let byVoice) = try await Self.start(herald, channel: "voice") else {
+                    Issue.record("expected a resend"); return
+                }
+                #expect(byVoice.channel == .voice)
+                #expect(byVoice.deliveryStatus == nil, "the new code's message has not failed")
+                let message = try #require(try await herald.message(byVoice.messageID!))
+                #expect(message.channel == .voice)
+            }
+        }
+    }
+
+    @Test("events follow the verification's status and never carry its code")
+    func events() async throws {
+        try await TestHerald.with { herald in
+            _ = try await herald.core.settings.update(["events_url": .string("http://127.0.0.1:9/events")], actor: "test")
+            let verification = try await Self.start(herald).verification
+            let code = try #require(Self.code(in: try await Self.delivered(herald, verification)))
+            _ = try await Self.check(herald, verification.id, Self.wrong(code))
+            _ = try await Self.check(herald, verification.id, code)
+            let other = try await Self.start(herald, purpose: "registration").verification
+            _ = try await herald.core.verifications.cancel(id: other.id)
+            let expiring = try await Self.start(herald, to: "+14155550777").verification
+            herald.clock.advance(by: .seconds(601))
+            #expect(try await herald.core.verifications.expireDue() >= 1)
+            let rows = try await herald.pool.query(
+                "SELECT type, payload::text FROM event_deliveries WHERE type LIKE 'verification.%' ORDER BY id")
+            let types = try rows.map { try $0.decode(0, as: String.self) }
+            #expect(types.filter { $0 == "verification.pending" }.count == 3)
+            #expect(types.contains("verification.approved"))
+            #expect(types.contains("verification.canceled"))
+            #expect(types.contains("verification.expired"))
+            for row in rows {
+                #expect(!(try row.decode(1, as: String.self)).contains(code), "an event carried the code")
+            }
+            #expect(try await herald.core.verifications.verification(id: expiring.id).status == .expired)
         }
     }
 }

@@ -67,6 +67,60 @@ public struct RateLimitStore: Sendable {
         return .allowed(remaining: limit - hits)
     }
 
+    /// One hit on each of several keys (distinct), with one statement: what ``hit(_:limit:window:now:)``
+    /// decides for each, in the order given. `peek` keys are read, not hit: their counts in their
+    /// current window (0 when none), for counters a caller keeps beside its limits.
+    ///
+    /// The statement commits asynchronously (`synchronous_commit = off` for it alone): a count
+    /// lost to a crash in the last few milliseconds lets a handful more through once, while a
+    /// durable commit would hold the row lock of a hot key (a whole country) through an fsync and
+    /// serialise every request that shares it. Keys are locked in sorted order, so concurrent
+    /// calls with overlapping keys cannot deadlock.
+    public func hit(
+        _ rules: [(key: String, limit: Int, window: Duration)], peek: [String] = [], now: Date
+    ) async throws -> (decisions: [RateLimitDecision], peeked: [String: Int]) {
+        precondition(rules.allSatisfy { $0.limit >= 1 && $0.window >= .seconds(1) }, "a rate limit needs a limit ≥ 1 and a window ≥ 1 s")
+        precondition(Set(rules.map(\.key)).count == rules.count, "one hit per key")
+        let sorted = rules.sorted { $0.key < $1.key }
+        let keys = sorted.map(\.key)
+        let ends = sorted.map { now.addingTimeInterval(Self.seconds($0.window)) }
+        let rows = try await pool.query(
+            """
+            WITH async AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)),
+            hit AS (
+                INSERT INTO rate_limits AS r (key, hits, window_end)
+                SELECT v.key, 1, v.window_end FROM unnest(\(keys)::text[], \(ends)::timestamptz[]) WITH ORDINALITY AS v(key, window_end, n)
+                     CROSS JOIN async
+                ORDER BY v.n
+                ON CONFLICT (key) DO UPDATE SET
+                    hits = CASE WHEN r.window_end <= \(now) THEN 1 ELSE r.hits + 1 END,
+                    window_end = CASE WHEN r.window_end <= \(now) THEN excluded.window_end ELSE r.window_end END
+                RETURNING key, hits, window_end
+            )
+            SELECT key, hits, window_end, true AS hit FROM hit
+            UNION ALL
+            SELECT key, hits, window_end, false FROM rate_limits WHERE key = ANY(\(peek)::text[]) AND window_end > \(now)
+            """)
+        var counts: [String: (hits: Int, ends: Date)] = [:]
+        var peeked: [String: Int] = Dictionary(uniqueKeysWithValues: peek.map { ($0, 0) })
+        for row in rows {
+            let key: String = try row.decode(0)
+            if try row.decode(3, as: Bool.self) {
+                counts[key] = (try row.decode(1), try row.decode(2))
+            } else {
+                peeked[key] = try row.decode(1)
+            }
+        }
+        let decisions = try rules.map { rule -> RateLimitDecision in
+            guard let count = counts[rule.key] else { throw RateLimitError.missing }
+            guard count.hits <= rule.limit else {
+                return .denied(retryAfter: max(1, Int(count.ends.timeIntervalSince(now).rounded(.up))))
+            }
+            return .allowed(remaining: rule.limit - count.hits)
+        }
+        return (decisions, peeked)
+    }
+
     /// Convenience for a ``RateLimit`` value.
     public func hit(_ key: String, _ rule: RateLimit, now: Date) async throws -> RateLimitDecision {
         try await hit(key, limit: rule.limit, window: rule.window, now: now)
@@ -88,6 +142,10 @@ public struct RateLimitStore: Sendable {
     @discardableResult
     public func purge(before date: Date) async throws -> Int {
         try await pool.query("DELETE FROM rate_limits WHERE window_end < \(date)").affectedRows
+    }
+
+    struct RateLimitError: Error {
+        static let missing = RateLimitError()
     }
 
     static func seconds(_ duration: Duration) -> TimeInterval {

@@ -157,52 +157,67 @@ public struct VerificationService: Sendable {
 
     /// The limits and the fraud guard, for a request that would create a verification (a
     /// resend is held by its cooldown and maximum instead). Test numbers are exempt: they
-    /// never cost a send.
+    /// never cost a send. Two statements: what stands (a pending verification, a block), then
+    /// one hit on every limit at once — the per-prefix count doubling as the fraud guard's
+    /// count of codes, beside its count of approvals.
     func admit(_ prepared: Prepared) async throws {
         guard prepared.testCode == nil else { return }
         let now = clock.now
         let e164 = prepared.number.e164
-        if let existing = try await store.pending(to: e164, purpose: prepared.purpose), existing.verification.expiresAt > now,
-           existing.verification.payment == prepared.payment {
+        let prefix = NumberPrefix.of(e164)
+        let standing = try await store.admission(to: e164, purpose: prepared.purpose, prefix: prefix, now: now)
+        if let pending = standing.pending, pending.expiresAt > now, pending.payment == prepared.payment {
             return  // a resend
         }
-        let prefix = NumberPrefix.of(e164)
-        if let block = try await store.activeBlock(prefix: prefix, now: now) {
+        if let until = standing.blockedUntil {
             Metrics.refused(.suspectedFraud)
             throw HeraldError(.suspectedFraud, "verification requests for this number range are paused after unusual activity",
-                              field: "to", retryAfter: max(1, Int(block.blockedUntil.timeIntervalSince(now).rounded(.up))))
+                              field: "to", retryAfter: max(1, Int(until.timeIntervalSince(now).rounded(.up))))
         }
         let v = prepared.settings.verification
         let hour = Duration.seconds(3600)
-        var checks: [(key: String, limit: Int, what: String)] = [
-            ("verify:number:" + Self.digest(e164), v.perNumberPerHour, "this number"),
-            ("verify:prefix:" + Self.digest(prefix), v.perPrefixPerHour, "this number range"),
-            ("verify:country:" + (prepared.number.regionCode ?? "unknown"), v.perCountryPerHour, "this country"),
+        let prefixKey = Self.prefixKey(prefix)
+        var rules: [(key: String, limit: Int, window: Duration)] = [
+            ("verify:number:" + Self.digest(e164), v.perNumberPerHour, hour),
+            (prefixKey, v.perPrefixPerHour, hour),
+            ("verify:country:" + (prepared.number.regionCode ?? "unknown"), v.perCountryPerHour, hour),
         ]
-        if let ip = prepared.clientIP { checks.insert(("verify:ip:" + ip, v.perIPPerHour, "this client address"), at: 1) }
-        for check in checks {
-            if case .denied(let retryAfter) = try await limits.hit(check.key, limit: check.limit, window: hour, now: now) {
+        if let ip = prepared.clientIP { rules.append(("verify:ip:" + ip, v.perIPPerHour, hour)) }
+        let approvedKey = Self.approvedKey(prefix)
+        let (decisions, peeked) = try await limits.hit(rules, peek: [approvedKey], now: now)
+        let what = [rules[0].key: ("this number", "to"), prefixKey: ("this number range", "to"), rules[2].key: ("this country", "to")]
+        for (rule, decision) in zip(rules, decisions) {
+            if case .denied(let retryAfter) = decision {
                 Metrics.refused(.rateLimited)
-                throw HeraldError(.rateLimited, "too many verification requests for \(check.what); try again later",
-                                  field: check.what == "this client address" ? "client_ip" : "to", retryAfter: retryAfter)
+                let (subject, field) = what[rule.key] ?? ("this client address", "client_ip")
+                throw HeraldError(.rateLimited, "too many verification requests for \(subject); try again later",
+                                  field: field, retryAfter: retryAfter)
             }
         }
         // The fraud guard: a prefix sending many codes that almost nobody enters is pumping.
+        // Its count of codes is the per-prefix limit's, less this request: the codes sent before it.
         let guardRule = Self.fraudGuard(v)
-        let activity = try await store.prefixActivity(prefix: prefix, since: now.addingTimeInterval(-3600))
-        if guardRule.shouldBlock(created: activity.created, approved: activity.approved) {
+        guard case .allowed(let remaining) = decisions[1] else { return }
+        let created = v.perPrefixPerHour - remaining - 1
+        let approved = peeked[approvedKey] ?? 0
+        if guardRule.shouldBlock(created: created, approved: approved) {
             let until = now.addingTimeInterval(TimeInterval(guardRule.blockMinutes * 60))
             try await store.block(prefix: prefix, country: prepared.number.regionCode,
-                                  reason: "\(activity.created) codes in the last hour, \(activity.approved) approved",
-                                  created: activity.created, approved: activity.approved, until: until, now: now)
+                                  reason: "\(created) codes in the last hour, \(approved) approved",
+                                  created: created, approved: approved, until: until, now: now)
             Metrics.refused(.suspectedFraud)
             logger.warning("verification fraud guard blocked a number range",
                            metadata: ["verification.country": "\(prepared.number.regionCode ?? "unknown")",
-                                      "verification.created": "\(activity.created)", "verification.approved": "\(activity.approved)"])
+                                      "verification.created": "\(created)", "verification.approved": "\(approved)"])
             throw HeraldError(.suspectedFraud, "verification requests for this number range are paused after unusual activity",
                               field: "to", retryAfter: guardRule.blockMinutes * 60)
         }
     }
+
+    /// The per-prefix limit's key: also the fraud guard's count of codes for the prefix.
+    static func prefixKey(_ prefix: String) -> String { "verify:prefix:" + digest(prefix) }
+    /// The fraud guard's count of approvals for a prefix.
+    static func approvedKey(_ prefix: String) -> String { "verify:approved:" + digest(prefix) }
 
     /// Creates or resends inside the caller's transaction.
     func perform(_ prepared: Prepared, apiKeyID: UUID?, on connection: PostgresConnection) async throws -> VerificationStart {
@@ -338,6 +353,9 @@ public struct VerificationService: Sendable {
             let matched = codes.matches(stored.codeMAC, id: verification.id, code: code, payment: payment)
             if let updated = try await store.recordCheck(id: verification.id, expectedMAC: stored.codeMAC, matched: matched, now: now) {
                 Metrics.checked(updated, valid: matched)
+                if matched && !updated.test {
+                    _ = try? await limits.hit([(Self.approvedKey(NumberPrefix.of(updated.to)), Int.max, .seconds(3600))], now: now)
+                }
                 if updated.status != .pending { await emit([updated.id]) }
                 logger.info("verification checked", metadata: ["verification.id": "\(updated.id)", "verification.valid": "\(matched)",
                                                                  "verification.status": "\(updated.status.rawValue)"])
@@ -489,6 +507,9 @@ public struct VerificationService: Sendable {
         guard try await store.lift(prefix: prefix, by: actor, now: clock.now) else {
             throw HeraldError(.notFound, "no block in force for this prefix")
         }
+        // Judged afresh: the counts start again from the lift.
+        try await limits.reset(Self.prefixKey(prefix))
+        try await limits.reset(Self.approvedKey(prefix))
         logger.notice("verification block lifted", metadata: ["actor": "\(actor)"])
     }
 

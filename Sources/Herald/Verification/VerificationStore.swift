@@ -197,6 +197,31 @@ struct VerificationStore: Sendable {
             """).map { try $0.decode(0, as: UUID.self) }
     }
 
+    // MARK: Admission
+
+    /// What stands before a new verification, in one round trip: the pending verification of
+    /// the number and purpose (its expiry and payment), and a block in force on the prefix.
+    func admission(to: String, purpose: VerificationPurpose, prefix: String, now: Date)
+        async throws -> (pending: (expiresAt: Date, payment: PaymentDetails?)?, blockedUntil: Date?)
+    {
+        let rows = try await pool.query(
+            """
+            SELECT v.expires_at, v.payment_amount, v.payment_currency, v.payment_payee, b.blocked_until
+            FROM (SELECT 1) AS one
+            LEFT JOIN verifications v ON v.to_number = \(to) AND v.purpose = \(purpose.rawValue) AND v.status = 'pending'
+            LEFT JOIN verification_blocks b ON b.prefix = \(prefix) AND b.blocked_until > \(now) AND b.lifted_at IS NULL
+            """)
+        let row = rows[0]
+        var pending: (Date, PaymentDetails?)?
+        if let expiresAt = try row.decode(0, as: Date?.self) {
+            let amount: String? = try row.decode(1)
+            pending = (expiresAt, try amount.map {
+                PaymentDetails(amount: $0, currency: try row.decode(2) ?? "", payee: try row.decode(3) ?? "")
+            })
+        }
+        return (pending, try row.decode(4))
+    }
+
     // MARK: Fraud guard
 
     /// A block of the fraud guard.
@@ -210,29 +235,6 @@ struct VerificationStore: Sendable {
         var blockedUntil: Date
         var liftedAt: Date?
         var liftedBy: String?
-    }
-
-    /// The block in force for `prefix`, if any.
-    func activeBlock(prefix: String, now: Date) async throws -> Block? {
-        try await pool.query(
-            """
-            SELECT prefix, country, reason, created, approved, blocked_at, blocked_until, lifted_at, lifted_by
-            FROM verification_blocks WHERE prefix = \(prefix) AND blocked_until > \(now) AND lifted_at IS NULL
-            """).first.map(Self.block)
-    }
-
-    /// Verifications created for `prefix` since `since` (or its last lift, when later), and how
-    /// many of them were approved.
-    func prefixActivity(prefix: String, since: Date) async throws -> (created: Int, approved: Int) {
-        let rows = try await pool.query(
-            """
-            SELECT count(*)::int8, count(*) FILTER (WHERE v.status = 'approved')::int8
-            FROM verifications v
-            WHERE v.prefix = \(prefix) AND NOT v.test
-              AND v.created_at >= GREATEST(\(since)::timestamptz,
-                  COALESCE((SELECT lifted_at FROM verification_blocks b WHERE b.prefix = \(prefix)), '-infinity'::timestamptz))
-            """)
-        return (try rows[0].decode(0, as: Int.self), try rows[0].decode(1, as: Int.self))
     }
 
     func block(prefix: String, country: String?, reason: String, created: Int, approved: Int, until: Date, now: Date) async throws {
