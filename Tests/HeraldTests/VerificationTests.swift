@@ -550,6 +550,33 @@ import Testing
             #expect(try await herald.core.verifications.verification(id: expiring.id).status == .expired)
         }
     }
+
+    @Test("20 concurrent requests for one number and purpose make exactly one verification and one message")
+    func concurrentCreates() async throws {
+        try await TestHerald.with { herald in
+            let outcomes = await withTaskGroup(of: String.self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        do {
+                            switch try await Self.start(herald) {
+                            case .created: return "created"
+                            case .resent: return "resent"
+                            }
+                        } catch let error as HeraldError { return error.code.rawValue } catch { return "\(error)" }
+                    }
+                }
+                return await group.reduce(into: [String]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 == "created" }.count == 1)
+            // The others find it pending (a resend, too soon) or, having each counted as a new
+            // request before it existed, meet the per-number limit (5 an hour).
+            #expect(outcomes.filter { $0 == "resend_too_soon" || $0 == "rate_limited" }.count == 19, "\(outcomes)")
+            let counts = try await herald.pool.query(
+                "SELECT (SELECT count(*) FROM verifications)::int8, (SELECT count(*) FROM messages)::int8")
+            #expect(try counts[0].decode(0, as: Int.self) == 1)
+            #expect(try counts[0].decode(1, as: Int.self) == 1)
+        }
+    }
 }
 
 /// The SHA-256 of a text in hex: what an unkeyed hash of a code would look like in a dump.

@@ -45,19 +45,30 @@ public struct MessageStore: Sendable {
 
     // MARK: Queueing
 
+    /// The columns one queued message fills, and ``insertValues(_:measured:now:)`` their values:
+    /// for the statements that queue a message as part of something else (a code message is
+    /// queued by the statement that creates its verification).
+    static let insertColumns: PostgresQuery = """
+        (id, to_number, country, sender, body, channel, kind, priority, status, encoding, segments, characters, locale,
+         template_id, campaign_id, contact_id, api_key_id, pinned_provider_id, send_after, verification_id, sealed_code,
+         code_expires_at)
+        """
+
+    static func insertValues(_ new: NewMessage, measured text: MessageText, now: Date) -> PostgresQuery {
+        """
+        COALESCE(\(new.id), gen_random_uuid()), \(new.to), \(new.country), \(new.from), \(new.body), \(new.channel.rawValue),
+        \(new.kind.rawValue), \(new.kind.priority), 'queued', \(text.encoding.rawValue), \(text.segments), \(text.characters),
+        \(new.locale), \(new.templateID), \(new.campaignID), \(new.contactID), \(new.apiKeyID), \(new.pinnedProviderID),
+        COALESCE(\(new.sendAfter), \(now)::timestamptz), \(new.code?.verificationID), \(new.code?.sealedCode), \(new.code?.expiresAt)
+        """
+    }
+
     /// Queues one message. `on` lets the caller insert inside its own transaction.
     public func insert(_ new: NewMessage, measured text: MessageText, now: Date, on connection: PostgresConnection? = nil) async throws -> Message {
         let query: PostgresQuery = """
             WITH inserted AS (
-                INSERT INTO messages (id, to_number, country, sender, body, channel, kind, priority, status, encoding, segments,
-                                      characters, locale, template_id, campaign_id, contact_id, api_key_id, pinned_provider_id, send_after,
-                                      verification_id, sealed_code, code_expires_at)
-                VALUES (COALESCE(\(new.id), gen_random_uuid()), \(new.to), \(new.country), \(new.from), \(new.body),
-                        \(new.channel.rawValue), \(new.kind.rawValue),
-                        \(new.kind.priority), 'queued', \(text.encoding.rawValue), \(text.segments), \(text.characters), \(new.locale),
-                        \(new.templateID), \(new.campaignID), \(new.contactID), \(new.apiKeyID), \(new.pinnedProviderID),
-                        COALESCE(\(new.sendAfter), \(now)), \(new.code?.verificationID), \(new.code?.sealedCode),
-                        \(new.code?.expiresAt))
+                INSERT INTO messages \(Self.insertColumns)
+                VALUES (\(Self.insertValues(new, measured: text, now: now)))
                 RETURNING *
             )
             SELECT \(Self.columns) FROM inserted m LEFT JOIN providers p ON p.id = m.provider_id

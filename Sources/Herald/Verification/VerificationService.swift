@@ -116,9 +116,7 @@ public struct VerificationService: Sendable {
     public func start(_ request: StartVerificationRequest, apiKeyID: UUID?) async throws -> VerificationStart {
         let prepared = try await prepare(request)
         try await admit(prepared)
-        let outcome = try await store.pool.withTransaction { connection in
-            try await perform(prepared, apiKeyID: apiKeyID, on: connection)
-        }
+        let outcome = try await perform(prepared, apiKeyID: apiKeyID, on: nil)
         await started(outcome)
         return outcome
     }
@@ -219,65 +217,87 @@ public struct VerificationService: Sendable {
     /// The fraud guard's count of approvals for a prefix.
     static func approvedKey(_ prefix: String) -> String { "verify:approved:" + digest(prefix) }
 
-    /// Creates or resends inside the caller's transaction.
-    func perform(_ prepared: Prepared, apiKeyID: UUID?, on connection: PostgresConnection) async throws -> VerificationStart {
-        let now = clock.now
-        let e164 = prepared.number.e164
-        let v = prepared.settings.verification
-        try await store.lock(to: e164, purpose: prepared.purpose, on: connection)
-        var existing = try await store.pending(to: e164, purpose: prepared.purpose, on: connection)?.verification
-        if let current = existing, current.expiresAt <= now {
-            try await store.end(id: current.id, status: .expired, now: now, on: connection)
-            existing = nil
+    /// Creates, or resends the pending verification of the number and purpose. `connection`:
+    /// the caller's transaction (an `Idempotency-Key`'s); without one, a new verification is one
+    /// statement in its own commit, and only a resend takes a transaction.
+    func perform(_ prepared: Prepared, apiKeyID: UUID?, on connection: PostgresConnection?) async throws -> VerificationStart {
+        if let created = try await create(prepared, apiKeyID: apiKeyID, on: connection) { return .created(created) }
+        if let connection { return try await resend(prepared, apiKeyID: apiKeyID, on: connection) }
+        return try await store.pool.withTransaction { connection in
+            try await resend(prepared, apiKeyID: apiKeyID, on: connection)
         }
-        if let current = existing, current.payment != prepared.payment {
-            // Another amount or payee is another payment: its own verification.
-            try await store.end(id: current.id, status: .canceled, now: now, on: connection)
-            existing = nil
-        }
-        let lifetime = TimeInterval(prepared.purpose == .payment ? v.paymentTTLSeconds : v.ttlSeconds)
-        let code = prepared.testCode ?? VerificationCodes.generate(length: prepared.codeLength)
-        if let current = existing {
-            guard current.sendCount < current.maxSends else {
-                throw HeraldError(.maxSendsReached, "this verification has sent as many codes as it may; start a new one later")
-            }
-            guard now >= current.nextSendAt else {
-                throw HeraldError(.resendTooSoon, "a new code can be sent a little later",
-                                  retryAfter: max(1, Int(current.nextSendAt.timeIntervalSince(now).rounded(.up))))
-            }
-            let messageID = try await queueCode(code, verificationID: current.id, prepared: prepared, lifetime: lifetime,
-                                                apiKeyID: apiKeyID, now: now, on: connection)
-            let nextSendAt = now.addingTimeInterval(ResendPolicy.cooldown(afterSend: current.sendCount + 1, base: v.resendCooldownSeconds))
-            let updated = try await store.resend(
-                id: current.id, codeMAC: codes.mac(id: current.id, code: code, payment: prepared.payment), channel: prepared.channel,
-                locale: prepared.locale, codeLength: prepared.codeLength, nextSendAt: nextSendAt,
-                expiresAt: now.addingTimeInterval(lifetime), messageID: messageID, previousMessageID: current.messageID, now: now,
-                on: connection)
-            return .resent(updated)
-        }
-        let id = UUID()
-        let messageID = try await queueCode(code, verificationID: id, prepared: prepared, lifetime: lifetime, apiKeyID: apiKeyID,
-                                            now: now, on: connection)
-        let created = try await store.insert(
-            VerificationStore.New(
-                id: id, to: e164, country: prepared.number.regionCode, channel: prepared.channel, purpose: prepared.purpose,
-                locale: prepared.locale, codeLength: prepared.codeLength, codeMAC: codes.mac(id: id, code: code, payment: prepared.payment),
-                payment: prepared.payment, maxChecks: v.maxChecks, maxSends: v.maxSends,
-                nextSendAt: now.addingTimeInterval(ResendPolicy.cooldown(afterSend: 1, base: v.resendCooldownSeconds)),
-                expiresAt: now.addingTimeInterval(lifetime), clientIP: prepared.clientIP, test: prepared.testCode != nil,
-                messageID: messageID, apiKeyID: apiKeyID),
-            now: now, on: connection)
-        return .created(created)
     }
 
-    /// Queues the message carrying `code` in the transactional lane: its body holds markers,
-    /// the code travels sealed, and it is canceled rather than sent once the code expired.
-    /// Test numbers get no message.
-    func queueCode(
-        _ code: String, verificationID: UUID, prepared: Prepared, lifetime: TimeInterval, apiKeyID: UUID?, now: Date,
-        on connection: PostgresConnection
-    ) async throws -> UUID? {
+    private func lifetime(_ prepared: Prepared) -> TimeInterval {
+        let v = prepared.settings.verification
+        return TimeInterval(prepared.purpose == .payment ? v.paymentTTLSeconds : v.ttlSeconds)
+    }
+
+    /// A new verification with its code message, or nil when a pending one stands.
+    private func create(_ prepared: Prepared, apiKeyID: UUID?, on connection: PostgresConnection?) async throws -> Verification? {
+        let now = clock.now
+        let v = prepared.settings.verification
+        let id = UUID()
+        let code = prepared.testCode ?? VerificationCodes.generate(length: prepared.codeLength)
+        let message = try codeMessage(code, verificationID: id, prepared: prepared, apiKeyID: apiKeyID, now: now)
+        return try await store.create(
+            VerificationStore.New(
+                id: id, to: prepared.number.e164, country: prepared.number.regionCode, channel: prepared.channel,
+                purpose: prepared.purpose, locale: prepared.locale, codeLength: prepared.codeLength,
+                codeMAC: codes.mac(id: id, code: code, payment: prepared.payment), payment: prepared.payment,
+                maxChecks: v.maxChecks, maxSends: v.maxSends,
+                nextSendAt: now.addingTimeInterval(ResendPolicy.cooldown(afterSend: 1, base: v.resendCooldownSeconds)),
+                expiresAt: now.addingTimeInterval(lifetime(prepared)), clientIP: prepared.clientIP, test: prepared.testCode != nil,
+                messageID: message?.id, apiKeyID: apiKeyID),
+            message: message.map { MessageStore.insertValues($0.new, measured: $0.text, now: now) }, now: now, on: connection)
+    }
+
+    /// Inside a transaction: the pending verification, locked; resent — or, when it expired or
+    /// was for another payment, ended and replaced by a new one.
+    private func resend(_ prepared: Prepared, apiKeyID: UUID?, on connection: PostgresConnection) async throws -> VerificationStart {
+        let now = clock.now
+        let v = prepared.settings.verification
+        guard let current = try await store.pendingForUpdate(to: prepared.number.e164, purpose: prepared.purpose, on: connection)?.verification
+        else {
+            // Ended since (checked, canceled, expired): a new one after all.
+            if let created = try await create(prepared, apiKeyID: apiKeyID, on: connection) { return .created(created) }
+            throw HeraldError(.resendTooSoon, "another request for this number is being handled; try again", retryAfter: 1)
+        }
+        if current.expiresAt <= now || current.payment != prepared.payment {
+            // Expired by the clock, or another amount or payee (another payment): a new verification.
+            try await store.end(id: current.id, status: current.expiresAt <= now ? .expired : .canceled, now: now, on: connection)
+            guard let created = try await create(prepared, apiKeyID: apiKeyID, on: connection) else {
+                throw HeraldError(.resendTooSoon, "another request for this number is being handled; try again", retryAfter: 1)
+            }
+            return .created(created)
+        }
+        guard current.sendCount < current.maxSends else {
+            throw HeraldError(.maxSendsReached, "this verification has sent as many codes as it may; start a new one later")
+        }
+        guard now >= current.nextSendAt else {
+            throw HeraldError(.resendTooSoon, "a new code can be sent a little later",
+                              retryAfter: max(1, Int(current.nextSendAt.timeIntervalSince(now).rounded(.up))))
+        }
+        let code = prepared.testCode ?? VerificationCodes.generate(length: prepared.codeLength)
+        let message = try codeMessage(code, verificationID: current.id, prepared: prepared, apiKeyID: apiKeyID, now: now)
+        if let message { _ = try await messages.insert(message.new, measured: message.text, now: now, on: connection) }
+        let nextSendAt = now.addingTimeInterval(ResendPolicy.cooldown(afterSend: current.sendCount + 1, base: v.resendCooldownSeconds))
+        let updated = try await store.resend(
+            id: current.id, codeMAC: codes.mac(id: current.id, code: code, payment: prepared.payment), channel: prepared.channel,
+            locale: prepared.locale, codeLength: prepared.codeLength, nextSendAt: nextSendAt,
+            expiresAt: now.addingTimeInterval(lifetime(prepared)), messageID: message?.id, previousMessageID: current.messageID,
+            now: now, on: connection)
+        return .resent(updated)
+    }
+
+    /// The message carrying `code`, for the transactional lane: its body holds markers, the
+    /// code travels sealed, and it is canceled rather than sent once the code expired. Test
+    /// numbers get none.
+    private func codeMessage(
+        _ code: String, verificationID: UUID, prepared: Prepared, apiKeyID: UUID?, now: Date
+    ) throws -> (id: UUID, new: NewMessage, text: MessageText)? {
         guard prepared.testCode == nil else { return nil }
+        let lifetime = lifetime(prepared)
         let body = texts.render(purpose: prepared.purpose, channel: prepared.channel, locale: prepared.locale,
                                 brand: prepared.settings.brand, lifetime: lifetime, payment: prepared.payment,
                                 override: prepared.settings.verification.texts[
@@ -285,16 +305,14 @@ public struct VerificationService: Sendable {
         // Measured as it will be sent (any digits cost the same).
         let measured = MessageText(CodeText.render(body, code: String(repeating: "0", count: code.count)))
         let messageID = UUID()
-        let new = NewMessage(
+        var new = NewMessage(
             to: prepared.number.e164, country: prepared.number.regionCode, body: body, channel: prepared.channel,
             kind: .transactional,
             locale: prepared.channel == .voice ? texts.ttsLanguage(prepared.locale) : prepared.locale, apiKeyID: apiKeyID)
-        var withCode = new
-        withCode.id = messageID
-        withCode.code = CodeAttachment(verificationID: verificationID, sealedCode: try seal.seal(code, messageID: messageID),
-                                       expiresAt: now.addingTimeInterval(lifetime))
-        _ = try await messages.insert(withCode, measured: measured, now: now, on: connection)
-        return messageID
+        new.id = messageID
+        new.code = CodeAttachment(verificationID: verificationID, sealedCode: try seal.seal(code, messageID: messageID),
+                                  expiresAt: now.addingTimeInterval(lifetime))
+        return (messageID, new, measured)
     }
 
     /// After the commit: wake the dispatchers, count, log (never the number or the code), and

@@ -63,18 +63,22 @@ struct VerificationStore: Sendable {
 
     // MARK: Creating and resending (inside the caller's transaction)
 
-    /// Serialises creates and resends of one number and purpose until the transaction ends.
-    func lock(to: String, purpose: VerificationPurpose, on connection: PostgresConnection) async throws {
+    /// The pending verification of a number and purpose, locked until the caller's transaction
+    /// ends: resends of one verification are made one at a time.
+    func pendingForUpdate(to: String, purpose: VerificationPurpose, on connection: PostgresConnection) async throws -> Stored? {
         try await connection.query(
-            "SELECT pg_advisory_xact_lock(hashtextextended(\("verification\u{1F}" + to + "\u{1F}" + purpose.rawValue), 7231000005))")
+            """
+            SELECT \(Self.columns) FROM verifications v
+            WHERE v.to_number = \(to) AND v.purpose = \(purpose.rawValue) AND v.status = 'pending'
+            FOR UPDATE OF v
+            """).first.map(Self.stored)
     }
 
-    func pending(to: String, purpose: VerificationPurpose, on connection: PostgresConnection? = nil) async throws -> Stored? {
-        let query: PostgresQuery = """
-            SELECT \(Self.columns) FROM verifications v WHERE v.to_number = \(to) AND v.purpose = \(purpose.rawValue) AND v.status = 'pending'
+    func pending(to: String, purpose: VerificationPurpose) async throws -> Stored? {
+        try await pool.query(
             """
-        let rows = if let connection { try await connection.query(query) } else { try await pool.query(query) }
-        return try rows.first.map(Self.stored)
+            SELECT \(Self.columns) FROM verifications v WHERE v.to_number = \(to) AND v.purpose = \(purpose.rawValue) AND v.status = 'pending'
+            """).first.map(Self.stored)
     }
 
     /// Ends a pending verification (`expired` or `canceled`), e.g. before a new one replaces it.
@@ -84,19 +88,37 @@ struct VerificationStore: Sendable {
         if let connection { try await connection.query(query) } else { try await pool.query(query) }
     }
 
-    func insert(_ new: New, now: Date, on connection: PostgresConnection) async throws -> Verification {
-        let rows = try await connection.query(
+    /// Creates a verification and queues its code message (`message`: ``MessageStore``'s values
+    /// for it; nil for a test number) with one statement — one round trip and one commit on the
+    /// hot path of every code. Nil when a pending verification of the number and purpose stands
+    /// (the partial unique index decides, so concurrent creates make exactly one): then it is a
+    /// resend.
+    func create(_ new: New, message: PostgresQuery?, now: Date, on connection: PostgresConnection? = nil) async throws -> Verification? {
+        let queueMessage: PostgresQuery = message.map { values in
             """
-            INSERT INTO verifications AS v (id, to_number, country, prefix, channel, purpose, locale, status, code_length, code_mac,
-                payment_amount, payment_currency, payment_payee, max_checks, max_sends, next_send_at, expires_at, client_ip,
-                test, message_id, api_key_id, created_at, updated_at)
-            VALUES (\(new.id), \(new.to), \(new.country), \(NumberPrefix.of(new.to)), \(new.channel.rawValue), \(new.purpose.rawValue),
-                \(new.locale), 'pending', \(new.codeLength), \(new.codeMAC), \(new.payment?.amount), \(new.payment?.currency),
-                \(new.payment?.payee), \(new.maxChecks), \(new.maxSends), \(new.nextSendAt), \(new.expiresAt), \(new.clientIP),
-                \(new.test), \(new.messageID), \(new.apiKeyID), \(now), \(now))
-            RETURNING \(Self.columns)
-            """)
-        return try Self.stored(rows[0]).verification
+            , message AS (
+                INSERT INTO messages \(MessageStore.insertColumns)
+                SELECT \(values) WHERE EXISTS (SELECT 1 FROM created)
+            )
+            """
+        } ?? ""
+        let query: PostgresQuery = """
+            WITH created AS (
+                INSERT INTO verifications AS v (id, to_number, country, prefix, channel, purpose, locale, status, code_length, code_mac,
+                    payment_amount, payment_currency, payment_payee, max_checks, max_sends, next_send_at, expires_at, client_ip,
+                    test, message_id, api_key_id, created_at, updated_at)
+                VALUES (\(new.id), \(new.to), \(new.country), \(NumberPrefix.of(new.to)), \(new.channel.rawValue), \(new.purpose.rawValue),
+                    \(new.locale), 'pending', \(new.codeLength), \(new.codeMAC), \(new.payment?.amount), \(new.payment?.currency),
+                    \(new.payment?.payee), \(new.maxChecks), \(new.maxSends), \(new.nextSendAt), \(new.expiresAt), \(new.clientIP),
+                    \(new.test), \(new.messageID), \(new.apiKeyID), \(now), \(now))
+                ON CONFLICT (to_number, purpose) WHERE status = 'pending' DO NOTHING
+                RETURNING *
+            )
+            \(queueMessage)
+            SELECT \(Self.columns) FROM created v
+            """
+        let rows = if let connection { try await connection.query(query) } else { try await pool.query(query) }
+        return try rows.first.map { try Self.stored($0).verification }
     }
 
     /// A resend: a new code (the old MAC is replaced, so the old code stops working), one more
