@@ -577,6 +577,31 @@ import Testing
             #expect(try counts[0].decode(1, as: Int.self) == 1)
         }
     }
+
+    @Test("concurrent creates for different numbers share statements and commits (group commit), each with its own code message")
+    func groupCommit() async throws {
+        try await TestHerald.with { herald in
+            let created = try await withThrowingTaskGroup(of: Verification.self) { group in
+                for n in 0..<60 {
+                    group.addTask { try await Self.start(herald, to: "+1415" + String(200 + n) + "1234").verification }
+                }
+                return try await group.reduce(into: [Verification]()) { $0.append($1) }
+            }
+            #expect(Set(created.map(\.id)).count == 60)
+            let commits = herald.core.verifications.intake.commits.load(ordering: .relaxed)
+            #expect(commits < 60, "\(commits) statements for 60 creates")
+            let rows = try await herald.pool.query(
+                """
+                SELECT count(*)::int8 FROM messages m JOIN verifications v ON v.message_id = m.id AND m.verification_id = v.id
+                WHERE m.sealed_code IS NOT NULL AND m.code_expires_at = v.expires_at
+                """)
+            #expect(try rows[0].decode(0, as: Int.self) == 60)
+            // Each message carries its own code.
+            let first = try #require(created.first)
+            let code = try #require(Self.code(in: try await Self.delivered(herald, first)))
+            #expect(try await Self.check(herald, first.id, code).valid)
+        }
+    }
 }
 
 /// The SHA-256 of a text in hex: what an unkeyed hash of a code would look like in a dump.

@@ -82,27 +82,13 @@ public struct MessageStore: Sendable {
     /// the group commit of ``MessageIntake``. The messages come back in the order given.
     public func insert(_ batch: [(new: NewMessage, text: MessageText)], now: Date) async throws -> [Message] {
         guard !batch.isEmpty else { return [] }
-        // Code messages are queued one at a time with their verification (``VerificationStore``).
-        precondition(batch.allSatisfy { $0.new.code == nil }, "a code message is queued with its verification")
-        let ids = batch.map { $0.new.id ?? UUID() }
-        let news = batch.map(\.new)
-        let texts = batch.map(\.text)
+        var batch = batch
+        for index in batch.indices where batch[index].new.id == nil { batch[index].new.id = UUID() }
+        let ids = batch.map { $0.new.id! }
         let rows = try await pool.query(
             """
             WITH inserted AS (
-                INSERT INTO messages (id, to_number, country, sender, body, channel, kind, priority, status, encoding, segments,
-                                      characters, locale, template_id, campaign_id, contact_id, api_key_id, pinned_provider_id, send_after)
-                SELECT v.id, v.to_number, v.country, v.sender, v.body, v.channel, v.kind, v.priority, 'queued', v.encoding,
-                       v.segments, v.characters, v.locale, v.template_id, v.campaign_id, v.contact_id, v.api_key_id,
-                       v.pinned_provider_id, COALESCE(v.send_after, \(now))
-                FROM unnest(\(ids)::uuid[], \(news.map(\.to))::text[], \(news.map(\.country))::text[], \(news.map(\.from))::text[],
-                            \(news.map(\.body))::text[], \(news.map(\.channel.rawValue))::text[], \(news.map(\.kind.rawValue))::text[],
-                            \(news.map(\.kind.priority))::int2[], \(texts.map(\.encoding.rawValue))::text[], \(texts.map(\.segments))::int[],
-                            \(texts.map(\.characters))::int[], \(news.map(\.locale))::text[], \(news.map(\.templateID))::uuid[],
-                            \(news.map(\.campaignID))::uuid[], \(news.map(\.contactID))::uuid[], \(news.map(\.apiKeyID))::uuid[],
-                            \(news.map(\.pinnedProviderID))::uuid[], \(news.map(\.sendAfter))::timestamptz[])
-                     AS v(id, to_number, country, sender, body, channel, kind, priority, encoding, segments, characters, locale,
-                          template_id, campaign_id, contact_id, api_key_id, pinned_provider_id, send_after)
+                \(Self.insert(batch, now: now))
                 RETURNING *
             )
             SELECT \(Self.columns) FROM inserted m LEFT JOIN providers p ON p.id = m.provider_id
@@ -116,6 +102,33 @@ public struct MessageStore: Sendable {
             guard let message = byID[id] else { throw HeraldError(.databaseUnavailable, "a queued message did not come back from the database") }
             return message
         }
+    }
+
+    /// `INSERT INTO messages … SELECT … FROM unnest(…) AS v(…)` for `batch` (ids chosen by the
+    /// caller), then `filter` (a `WHERE` on the columns of `v`): for statements that queue
+    /// messages as part of something else — code messages with their verifications.
+    static func insert(_ batch: [(new: NewMessage, text: MessageText)], now: Date, filter: PostgresQuery = "") -> PostgresQuery {
+        let news = batch.map(\.new)
+        let texts = batch.map(\.text)
+        return """
+            INSERT INTO messages \(insertColumns)
+            SELECT v.id, v.to_number, v.country, v.sender, v.body, v.channel, v.kind, v.priority, 'queued', v.encoding,
+                   v.segments, v.characters, v.locale, v.template_id, v.campaign_id, v.contact_id, v.api_key_id,
+                   v.pinned_provider_id, COALESCE(v.send_after, \(now)::timestamptz), v.verification_id, decode(v.sealed_code, 'hex'),
+                   v.code_expires_at
+            FROM unnest(\(news.map { $0.id ?? UUID() })::uuid[], \(news.map(\.to))::text[], \(news.map(\.country))::text[],
+                        \(news.map(\.from))::text[], \(news.map(\.body))::text[], \(news.map(\.channel.rawValue))::text[],
+                        \(news.map(\.kind.rawValue))::text[], \(news.map(\.kind.priority))::int2[], \(texts.map(\.encoding.rawValue))::text[],
+                        \(texts.map(\.segments))::int[], \(texts.map(\.characters))::int[], \(news.map(\.locale))::text[],
+                        \(news.map(\.templateID))::uuid[], \(news.map(\.campaignID))::uuid[], \(news.map(\.contactID))::uuid[],
+                        \(news.map(\.apiKeyID))::uuid[], \(news.map(\.pinnedProviderID))::uuid[], \(news.map(\.sendAfter))::timestamptz[],
+                        \(news.map { $0.code?.verificationID })::uuid[], \(news.map { $0.code.map { QueueStore.hex($0.sealedCode) } })::text[],
+                        \(news.map { $0.code?.expiresAt })::timestamptz[])
+                 AS v(id, to_number, country, sender, body, channel, kind, priority, encoding, segments, characters, locale,
+                      template_id, campaign_id, contact_id, api_key_id, pinned_provider_id, send_after, verification_id, sealed_code,
+                      code_expires_at)
+            \(filter)
+            """
     }
 
     public func message(id: UUID) async throws -> Message? {

@@ -23,6 +23,9 @@ public struct VerificationService: Sendable {
     let clock: any HeraldClock
     /// Told after a code message is committed (wakes the dispatchers).
     let onQueued: @Sendable () -> Void
+    /// Group commit of new verifications: concurrent creates are written by one statement and
+    /// one commit (never two for one number and purpose in a batch).
+    let intake: GroupCommit<VerificationStore.Creation, Verification?>
     let logger: Logger
 
     init(store: VerificationStore, messages: MessageStore, idempotency: IdempotencyStore, limits: RateLimitStore,
@@ -31,6 +34,10 @@ public struct VerificationService: Sendable {
         self.store = store; self.messages = messages; self.idempotency = idempotency; self.limits = limits
         self.settings = settings; self.texts = texts; self.codes = codes; self.seal = seal; self.events = events
         self.clock = clock; self.onQueued = onQueued; self.logger = logger
+        intake = GroupCommit(writers: 2, maximumBatch: 128,
+                             conflictKeys: { [$0.verification.to + "\u{1F}" + $0.verification.purpose.rawValue] }) { batch in
+            try await store.create(batch, now: clock.now)
+        }
     }
 
     /// How the guard judges a prefix, from the settings.
@@ -240,8 +247,8 @@ public struct VerificationService: Sendable {
         let id = UUID()
         let code = prepared.testCode ?? VerificationCodes.generate(length: prepared.codeLength)
         let message = try codeMessage(code, verificationID: id, prepared: prepared, apiKeyID: apiKeyID, now: now)
-        return try await store.create(
-            VerificationStore.New(
+        let creation = VerificationStore.Creation(
+            verification: VerificationStore.New(
                 id: id, to: prepared.number.e164, country: prepared.number.regionCode, channel: prepared.channel,
                 purpose: prepared.purpose, locale: prepared.locale, codeLength: prepared.codeLength,
                 codeMAC: codes.mac(id: id, code: code, payment: prepared.payment), payment: prepared.payment,
@@ -249,7 +256,11 @@ public struct VerificationService: Sendable {
                 nextSendAt: now.addingTimeInterval(ResendPolicy.cooldown(afterSend: 1, base: v.resendCooldownSeconds)),
                 expiresAt: now.addingTimeInterval(lifetime(prepared)), clientIP: prepared.clientIP, test: prepared.testCode != nil,
                 messageID: message?.id, apiKeyID: apiKeyID),
-            message: message.map { MessageStore.insertValues($0.new, measured: $0.text, now: now) }, now: now, on: connection)
+            message: message.map { ($0.new, $0.text) })
+        // In the caller's transaction (an Idempotency-Key's, a resend's) on its connection;
+        // otherwise gathered with concurrent creates into one statement and one commit.
+        if let connection { return try await store.create([creation], now: now, on: connection)[0] }
+        return try await intake.submit(creation)
     }
 
     /// Inside a transaction: the pending verification, locked; resent — or, when it expired or

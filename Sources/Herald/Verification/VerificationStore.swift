@@ -88,37 +88,59 @@ struct VerificationStore: Sendable {
         if let connection { try await connection.query(query) } else { try await pool.query(query) }
     }
 
-    /// Creates a verification and queues its code message (`message`: ``MessageStore``'s values
-    /// for it; nil for a test number) with one statement — one round trip and one commit on the
-    /// hot path of every code. Nil when a pending verification of the number and purpose stands
-    /// (the partial unique index decides, so concurrent creates make exactly one): then it is a
-    /// resend.
-    func create(_ new: New, message: PostgresQuery?, now: Date, on connection: PostgresConnection? = nil) async throws -> Verification? {
-        let queueMessage: PostgresQuery = message.map { values in
-            """
+    /// A verification to create, with its code message (nil for a test number).
+    struct Creation: Sendable {
+        var verification: New
+        var message: (new: NewMessage, text: MessageText)?
+    }
+
+    /// Creates verifications and queues their code messages with one statement — one round trip
+    /// and one commit for a whole batch (``VerificationService`` gathers concurrent requests,
+    /// as the message intake does). Each comes back, in order, or nil when a pending
+    /// verification of its number and purpose stands (the partial unique index decides, so
+    /// concurrent creates make exactly one): then it is a resend. A batch must not hold two
+    /// creations for one number and purpose.
+    func create(_ batch: [Creation], now: Date, on connection: PostgresConnection? = nil) async throws -> [Verification?] {
+        guard !batch.isEmpty else { return [] }
+        let new = batch.map(\.verification)
+        let messages = batch.compactMap(\.message)
+        let queueMessages: PostgresQuery = messages.isEmpty ? "" : """
             , message AS (
-                INSERT INTO messages \(MessageStore.insertColumns)
-                SELECT \(values) WHERE EXISTS (SELECT 1 FROM created)
+                \(MessageStore.insert(messages, now: now, filter: "WHERE v.verification_id IN (SELECT id FROM created)"))
             )
             """
-        } ?? ""
         let query: PostgresQuery = """
             WITH created AS (
                 INSERT INTO verifications AS v (id, to_number, country, prefix, channel, purpose, locale, status, code_length, code_mac,
                     payment_amount, payment_currency, payment_payee, max_checks, max_sends, next_send_at, expires_at, client_ip,
                     test, message_id, api_key_id, created_at, updated_at)
-                VALUES (\(new.id), \(new.to), \(new.country), \(NumberPrefix.of(new.to)), \(new.channel.rawValue), \(new.purpose.rawValue),
-                    \(new.locale), 'pending', \(new.codeLength), \(new.codeMAC), \(new.payment?.amount), \(new.payment?.currency),
-                    \(new.payment?.payee), \(new.maxChecks), \(new.maxSends), \(new.nextSendAt), \(new.expiresAt), \(new.clientIP),
-                    \(new.test), \(new.messageID), \(new.apiKeyID), \(now), \(now))
+                SELECT n.id, n.to_number, n.country, n.prefix, n.channel, n.purpose, n.locale, 'pending', n.code_length,
+                       decode(n.code_mac, 'hex'), n.payment_amount, n.payment_currency, n.payment_payee, n.max_checks, n.max_sends,
+                       n.next_send_at, n.expires_at, n.client_ip, n.test, n.message_id, n.api_key_id, \(now)::timestamptz, \(now)::timestamptz
+                FROM unnest(\(new.map(\.id))::uuid[], \(new.map(\.to))::text[], \(new.map(\.country))::text[],
+                            \(new.map { NumberPrefix.of($0.to) })::text[], \(new.map(\.channel.rawValue))::text[],
+                            \(new.map(\.purpose.rawValue))::text[], \(new.map(\.locale))::text[], \(new.map(\.codeLength))::int[],
+                            \(new.map { QueueStore.hex($0.codeMAC) })::text[], \(new.map { $0.payment?.amount })::text[],
+                            \(new.map { $0.payment?.currency })::text[], \(new.map { $0.payment?.payee })::text[],
+                            \(new.map(\.maxChecks))::int[], \(new.map(\.maxSends))::int[], \(new.map(\.nextSendAt))::timestamptz[],
+                            \(new.map(\.expiresAt))::timestamptz[], \(new.map(\.clientIP))::text[], \(new.map(\.test))::bool[],
+                            \(new.map(\.messageID))::uuid[], \(new.map(\.apiKeyID))::uuid[])
+                     AS n(id, to_number, country, prefix, channel, purpose, locale, code_length, code_mac, payment_amount,
+                          payment_currency, payment_payee, max_checks, max_sends, next_send_at, expires_at, client_ip, test,
+                          message_id, api_key_id)
                 ON CONFLICT (to_number, purpose) WHERE status = 'pending' DO NOTHING
                 RETURNING *
             )
-            \(queueMessage)
+            \(queueMessages)
             SELECT \(Self.columns) FROM created v
             """
         let rows = if let connection { try await connection.query(query) } else { try await pool.query(query) }
-        return try rows.first.map { try Self.stored($0).verification }
+        var byID: [UUID: Verification] = [:]
+        for row in rows {
+            let verification = try Self.stored(row).verification
+            byID[verification.id] = verification
+        }
+        return new.map { byID[$0.id] }
     }
 
     /// A resend: a new code (the old MAC is replaced, so the old code stops working), one more
