@@ -43,7 +43,7 @@ public final class EventService: Sendable {
     /// `t=…,v1=…` for a body sent at `timestamp`.
     public static func signature(body: [UInt8], timestamp: Int, key: [UInt8]) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Array("\(timestamp).".utf8) + body, using: SymmetricKey(data: key))
-        return "t=\(timestamp),v1=" + mac.map { String(format: "%02x", $0) }.joined()
+        return "t=\(timestamp),v1=" + QueueStore.hex(Array(mac))
     }
 
     public func signature(body: [UInt8], timestamp: Int) -> String {
