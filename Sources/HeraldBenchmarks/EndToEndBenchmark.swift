@@ -44,60 +44,17 @@ struct EndToEndBenchmark {
         var backlogDrainRate: Double
     }
 
-    static let sid = "AC" + String(repeating: "0", count: 32)
-    static let token = "bench-token"
+    static let sid = BenchmarkStack.sid
+    static let token = BenchmarkStack.token
 
     func run() async throws -> Figures {
-        let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let herald = bin.appendingPathComponent("herald").path
-        let resources = try ResourceLocator.locate(explicit: nil)
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("herald-e2e-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: root) }
-
-        // The simulator, receipts on (after its default 100 ms).
-        let simPort = try Benchmarks.freePort()
-        let sim = try Self.start(herald, ["provider-sim", "--port", String(simPort), "--auth-token", Self.token], environment: [:])
-        defer { sim.terminate(); sim.waitUntilExit() }
-        let simURL = "http://127.0.0.1:\(simPort)"
-        try await Benchmarks.waitForHTTP(simURL + "/sim/stats")
-
-        // Herald: the release binary, its embedded cluster with default (durable) settings.
-        let port = try Benchmarks.freePort()
-        let url = "http://127.0.0.1:\(port)"
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PG") && $0.key != "DATABASE_URL" }
-        environment["HERALD_DATA_DIR"] = root + "/data"
-        environment["HERALD_PORT"] = String(port)
-        environment["HERALD_HOME"] = resources
-        environment["HERALD_PUBLIC_URL"] = url
-        environment["HERALD_ALLOW_PRIVATE_NETWORKS"] = "true"  // the simulator listens on loopback
-        environment["LOG_LEVEL"] = "warning"
-        Benchmarks.status("e2e: starting herald serve on its embedded PostgreSQL (durable defaults)")
-        let server = try Self.start(herald, ["serve"], environment: environment)
-        var stopped = false
-        defer { if !stopped { server.terminate(); server.waitUntilExit() } }
-        try await Self.waitFor(url + "/readyz", seconds: 120)
-        let embedded = try EmbeddedDatabase(dataDirectory: root + "/data", logger: Benchmarks.logger)
-        let pool = PostgresPool(configuration: embedded.server.configuration(database: EmbeddedDatabase.databaseName),
-                                maxConnections: 2, logger: Benchmarks.logger)
-        defer { Task { await pool.close() } }
-        let settings = try await pool.query("SELECT current_setting('fsync'), current_setting('synchronous_commit')")
-        let fsync: String = try settings[0].decode(0)
-        let synchronousCommit: String = try settings[0].decode(1)
-        guard fsync == "on", synchronousCommit == "on" else { throw BenchmarkError("the embedded cluster is not durable") }
-
-        let key = try Self.capture(herald, ["api-keys", "create", "--name", "bench", "--scope", "admin"], environment: environment)
-            .split(separator: "\n").last.map(String.init) ?? ""
+        let stack = try await BenchmarkStack.start(name: "e2e")
+        defer { stack.stop() }
+        let (herald, url, simURL, server, embedded, pool) = (stack.herald, stack.url, stack.simURL, stack.server, stack.embedded, stack.pool)
+        let key = try stack.apiKey("bench", scope: "admin")
         let client = HTTPClient(logger: Benchmarks.logger)
         defer { Task { await client.shutdown() } }
-        var create = Curl.HTTPRequest(method: .POST, url: url + "/v1/providers", body: Array("""
-            {"name":"sim","type":"twilio","config":{"account_sid":"\(Self.sid)","auth_token":"\(Self.token)",\
-            "from":"+15005550006","base_url":"\(simURL)"}}
-            """.utf8))
-        create.headers.add(name: "Authorization", value: "Bearer \(key)")
-        create.headers.add(name: "Content-Type", value: "application/json")
-        let created = try await client.send(create)
-        guard created.status == 201 else { throw BenchmarkError("creating the provider: \(created.status) \(String(decoding: created.body, as: UTF8.self))") }
+        try await stack.addTwilioProvider(client: client, adminKey: key)
 
         // Baselines: the same server's /healthz, and the simulator itself.
         Benchmarks.status("e2e: baseline, wrk on /healthz, \(connections) connections, \(seconds) s")
@@ -189,9 +146,7 @@ struct EndToEndBenchmark {
         Benchmarks.status("e2e: behind the backlog, queued → sent recorded: p50 \(try recorded[0].decode(0, as: Double.self)) s, "
                           + "p99 \(try recorded[0].decode(1, as: Double.self)) s")
 
-        server.terminate()
-        server.waitUntilExit()
-        stopped = true
+        stack.stopServer()
         let messages = Double(max(delivered, 1))
         return Figures(
             healthz: healthz, simulator: simulator, intake: intake, accepted: accepted, delivered: delivered,

@@ -38,46 +38,11 @@ struct VerificationBenchmark {
     }
 
     func run() async throws -> Figures {
-        let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let herald = bin.appendingPathComponent("herald").path
-        let resources = try ResourceLocator.locate(explicit: nil)
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("herald-verify-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: root) }
-
-        let simPort = try Benchmarks.freePort()
-        let sim = try EndToEndBenchmark.start(herald, ["provider-sim", "--port", String(simPort), "--auth-token", EndToEndBenchmark.token],
-                                              environment: [:])
-        defer { sim.terminate(); sim.waitUntilExit() }
-        let simURL = "http://127.0.0.1:\(simPort)"
-        try await Benchmarks.waitForHTTP(simURL + "/sim/stats")
-
-        let port = try Benchmarks.freePort()
-        let url = "http://127.0.0.1:\(port)"
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PG") && $0.key != "DATABASE_URL" }
-        environment["HERALD_DATA_DIR"] = root + "/data"
-        environment["HERALD_PORT"] = String(port)
-        environment["HERALD_HOME"] = resources
-        environment["HERALD_PUBLIC_URL"] = url
-        environment["HERALD_ALLOW_PRIVATE_NETWORKS"] = "true"
-        environment["LOG_LEVEL"] = "warning"
-        Benchmarks.status("verify: starting herald serve on its embedded PostgreSQL (durable defaults)")
-        let server = try EndToEndBenchmark.start(herald, ["serve"], environment: environment)
-        defer { server.terminate(); server.waitUntilExit() }
-        try await EndToEndBenchmark.waitFor(url + "/readyz", seconds: 120)
-        let embedded = try EmbeddedDatabase(dataDirectory: root + "/data", logger: Benchmarks.logger)
-        let pool = PostgresPool(configuration: embedded.server.configuration(database: EmbeddedDatabase.databaseName),
-                                maxConnections: 1, logger: Benchmarks.logger)
-        defer { Task { await pool.close() } }
-        let durability = try await pool.query("SELECT current_setting('fsync'), current_setting('synchronous_commit')")
-        guard try durability[0].decode(0, as: String.self) == "on", try durability[0].decode(1, as: String.self) == "on" else {
-            throw BenchmarkError("the embedded cluster is not durable")
-        }
-
-        let admin = try EndToEndBenchmark.capture(herald, ["api-keys", "create", "--name", "bench", "--scope", "admin"], environment: environment)
-            .split(separator: "\n").last.map(String.init) ?? ""
-        let key = try EndToEndBenchmark.capture(herald, ["api-keys", "create", "--name", "app", "--scope", "verifications"],
-                                                environment: environment).split(separator: "\n").last.map(String.init) ?? ""
+        let stack = try await BenchmarkStack.start(name: "verify")
+        defer { stack.stop() }
+        let (url, simURL) = (stack.url, stack.simURL)
+        let admin = try stack.apiKey("bench", scope: "admin")
+        let key = try stack.apiKey("app", scope: "verifications")
         var configuration = HTTPClient.Configuration()
         configuration.maxConcurrentTransfers = max(256, connections * 2)
         configuration.maxConnectionsPerHost = max(128, connections)
@@ -89,11 +54,7 @@ struct VerificationBenchmark {
             if body != nil { request.headers.add(name: "Content-Type", value: "application/json") }
             return request
         }
-        let provider = try await client.send(json(.POST, "/v1/providers", """
-            {"name":"sim","type":"twilio","config":{"account_sid":"\(EndToEndBenchmark.sid)","auth_token":"\(EndToEndBenchmark.token)",\
-            "from":"+15005550006","base_url":"\(simURL)"}}
-            """, key: admin))
-        guard provider.status == 201 else { throw BenchmarkError("creating the provider: \(provider.status)") }
+        try await stack.addTwilioProvider(client: client, adminKey: admin)
         // A benchmark sends many codes from one address to one number range: lift the limits
         // that would (rightly) stop it.
         let limits = try await client.send(json(.PATCH, "/v1/settings", """
@@ -105,7 +66,7 @@ struct VerificationBenchmark {
         // Baseline: /healthz at the same rate through the same client.
         let total = rate * seconds
         Benchmarks.status("verify: baseline, GET /healthz at \(rate)/s for \(seconds) s")
-        let healthz = try await openLoop(count: total, rate: rate) { _ in
+        let healthz = try await openLoop(count: total, rate: rate, client: client) { _ in
             (Curl.HTTPRequest(url: url + "/healthz"), 200)
         }
         Benchmarks.status("verify: /healthz p50 \(Self.ms(healthz.p50)) p99 \(Self.ms(healthz.p99))")
@@ -206,11 +167,10 @@ struct VerificationBenchmark {
     /// `count` requests at `rate` per second, each sent at its scheduled time whether or not the
     /// earlier ones were answered; latency from the scheduled time.
     func openLoop(
-        count: Int, rate: Int, client: HTTPClient? = nil,
+        count: Int, rate: Int, client http: HTTPClient,
         _ make: @escaping @Sendable (Int) -> (Curl.HTTPRequest, Int),
         onAnswer: @escaping @Sendable (Int, [UInt8]) -> Void = { _, _ in }
     ) async throws -> Latencies {
-        let http = client ?? HTTPClient(logger: Benchmarks.logger)
         let start = ContinuousClock.now
         let results = try await withThrowingTaskGroup(of: (Double, Bool).self) { group in
             for index in 0..<count {
@@ -229,7 +189,6 @@ struct VerificationBenchmark {
             return all
         }
         let elapsed = (ContinuousClock.now - start).seconds
-        if client == nil { await http.shutdown() }
         let latencies = results.map(\.0).sorted()
         return Latencies(count: count, failures: results.filter { !$0.1 }.count, p50: latencies[latencies.count / 2],
                          p99: latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))],
