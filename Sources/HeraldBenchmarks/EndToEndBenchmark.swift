@@ -50,7 +50,7 @@ struct EndToEndBenchmark {
     func run() async throws -> Figures {
         let stack = try await BenchmarkStack.start(name: "e2e")
         defer { stack.stop() }
-        let (herald, url, simURL, server, embedded, pool) = (stack.herald, stack.url, stack.simURL, stack.server, stack.embedded, stack.pool)
+        let (url, simURL, server, embedded, pool) = (stack.url, stack.simURL, stack.server, stack.embedded, stack.pool)
         let key = try stack.apiKey("bench", scope: "admin")
         let client = HTTPClient(logger: Benchmarks.logger)
         defer { Task { await client.shutdown() } }
