@@ -108,3 +108,38 @@ def test_an_admin_sends_checks_and_manages_verification_codes(herald, browser):
     go(browser, wait, "outbox", "Outbox")
     assert "shown here in clear" in visible(wait, "#outbox-codes-note").text
     assert console_problems(browser) == []
+
+
+def sign_in_as(browser, herald, email, password):
+    browser.delete_all_cookies()
+    browser.get(herald.url + "/")
+    from selenium.webdriver.support.ui import WebDriverWait
+    wait = WebDriverWait(browser, 10)
+    visible(wait, "#login-form")
+    css(browser, "#email").send_keys(email)
+    css(browser, "#password").send_keys(password)
+    css(browser, "#login-button").click()
+    visible(wait, "#home-view")
+    return wait
+
+
+def test_roles_see_what_they_may_do(herald, browser):
+    wait = sign_in(browser, herald)
+    for email, role in (("viewer@example.com", "viewer"), ("marketer@example.com", "marketer")):
+        created = browser_fetch(browser, "POST", "/v1/users", {"email": email, "password": "a long enough password", "role": role})
+        assert created["status"] == 201, created
+
+    # A viewer reads the log and the conversion, and finds nothing to send or change.
+    wait = sign_in_as(browser, herald, "viewer@example.com", "a long enough password")
+    go(browser, wait, "verifications", "Verifications")
+    visible(wait, "#verification-filters")
+    visible(wait, "#conversion-chart")
+    for absent in ("#verify-form", "#blocks-box", "#test-number-form", "#texts-box"):
+        assert browser.find_elements(By.CSS_SELECTOR, absent) == [], absent
+    refused = browser_fetch(browser, "POST", "/v1/verifications", {"to": "+14155550100", "purpose": "login"})
+    assert refused["status"] == 403
+
+    # A marketer has no verifications scope: the page is not in the navigation.
+    sign_in_as(browser, herald, "marketer@example.com", "a long enough password")
+    assert not css(browser, "#nav-verifications-item").is_displayed()
+    assert console_problems(browser) == []
