@@ -602,6 +602,20 @@ import Testing
             #expect(try await Self.check(herald, first.id, code).valid)
         }
     }
+
+    @Test("an admin's text for a locale Herald ships none for is used; that locale's other texts fall back to English")
+    func overrideForANewLocale() async throws {
+        try await TestHerald.with { herald in
+            _ = try await herald.core.settings.update(
+                ["verification": .object(["texts": .object(["sms.login.it": .string("{brand}: il tuo codice è {code}. Non condividerlo.")])])],
+                actor: "test")
+            let italian = try await Self.start(herald, locale: "it-IT").verification
+            #expect(italian.locale == "it")
+            #expect(try await Self.delivered(herald, italian).hasPrefix("Herald: il tuo codice è "))
+            let reset = try await Self.start(herald, purpose: "password_reset", locale: "it").verification
+            #expect(try await Self.delivered(herald, reset).contains("password reset code"))
+        }
+    }
 }
 
 /// The SHA-256 of a text in hex: what an unkeyed hash of a code would look like in a dump.

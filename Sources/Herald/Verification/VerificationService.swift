@@ -113,7 +113,8 @@ public struct VerificationService: Sendable {
                               "this number cannot receive SMS (it is a \(number.type.rawValue.replacingOccurrences(of: "_", with: " ")) number); request the code with channel voice",
                               field: "channel")
         }
-        return Prepared(number: number, purpose: purpose, channel: channel, locale: texts.resolve(request.locale),
+        return Prepared(number: number, purpose: purpose, channel: channel, locale: texts.resolve(request.locale, overridden: current.verification.texts.keys.compactMap {
+                            $0.split(separator: ".", maxSplits: 2).last.map(String.init) }),
                         codeLength: codeLength, clientIP: clientIP, payment: payment, testCode: testCode, settings: current)
     }
 

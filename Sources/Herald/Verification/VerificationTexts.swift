@@ -75,8 +75,10 @@ public struct VerificationTexts: Sendable {
     }
 
     /// The locale whose texts a request gets: the tag, then its language, then English.
-    public func resolve(_ tag: String?) -> String {
-        LocaleFallback.resolve(tag, among: locales.keys) ?? Self.defaultLocale
+    /// `overridden`: locales an admin wrote texts for (`sms.login.it`), which count too: a
+    /// purpose or channel without a text there falls back to English when rendered.
+    public func resolve(_ tag: String?, overridden: some Sequence<String> = [String]()) -> String {
+        LocaleFallback.resolve(tag, among: Array(locales.keys) + Array(overridden)) ?? Self.defaultLocale
     }
 
     /// The body of a code message, with the code's place marked (``CodeText``), never the code.
