@@ -61,7 +61,7 @@ public final class ProviderDirectory: Sendable {
     }
 
     public func snapshot() async throws -> Snapshot {
-        try await snapshots.value(for: 0) {
+        try await snapshots.value(for: 0) { [store] in
             let all = try await store.all()
             var routes: [Route] = []
             for provider in all where provider.enabled && !provider.isBroken {

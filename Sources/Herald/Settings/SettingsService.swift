@@ -22,7 +22,7 @@ public final class SettingsService: Sendable {
     }
 
     public func current() async throws -> Settings {
-        try await cache.value(for: 0) {
+        try await cache.value(for: 0) { [store, logger] in
             var document = Settings().json
             for (key, value) in try await store.stored() where document[key] != nil {
                 document[key] = value

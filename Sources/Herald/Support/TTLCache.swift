@@ -9,6 +9,10 @@ import Synchronization
 public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private struct Entry { var value: Value; var storedAt: ContinuousClock.Instant }
     private let entries = Mutex<[Key: Entry]>([:])
+    /// Loads in flight: concurrent misses of one key wait for the same load (single flight),
+    /// so a burst of requests after expiry costs one query, not one per request — which
+    /// would queue hundreds of reads on a small pool.
+    private let loading = Mutex<(generation: UInt64, tasks: [Key: Task<Value, any Error>])>((0, [:]))
     public let maximumAge: Duration
     /// Past this many entries the cache starts over rather than grow without bound.
     public let capacity: Int
@@ -37,14 +41,52 @@ public final class TTLCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
     }
 
     /// The cached value, or `load()`'s (stored for next time).
-    public func value(for key: Key, orLoad load: () async throws -> Value) async rethrows -> Value {
+    public func value(for key: Key, orLoad load: @escaping @Sendable () async throws -> Value) async throws -> Value {
         if let cached = value(for: key) { return cached }
-        let loaded = try await load()
-        set(loaded, for: key)
-        return loaded
+        let task = loading.withLock { loading -> Task<Value, any Error> in
+            if let running = loading.tasks[key] { return running }
+            let generation = loading.generation
+            let task = Task<Value, any Error> {
+                let loaded: Value
+                do { loaded = try await load() } catch {
+                    self.finish(key, generation: generation, storing: nil)
+                    throw error
+                }
+                self.finish(key, generation: generation, storing: loaded)
+                return loaded
+            }
+            loading.tasks[key] = task
+            return task
+        }
+        return try await task.value
     }
 
-    public func remove(_ key: Key) { _ = entries.withLock { $0.removeValue(forKey: key) } }
+    /// A load ended: stored unless the cache was invalidated meanwhile (a change made in this
+    /// process while the load read the old value must not be overwritten by it).
+    private func finish(_ key: Key, generation: UInt64, storing value: Value?) {
+        let current = loading.withLock { loading -> Bool in
+            guard loading.generation == generation else { return false }
+            loading.tasks[key] = nil
+            return true
+        }
+        if current, let value { set(value, for: key) }
+    }
 
-    public func removeAll() { entries.withLock { $0.removeAll() } }
+    /// Invalidation: later reads load afresh and never join a load that began before it.
+    private func invalidate() {
+        loading.withLock { loading in
+            loading.generation &+= 1
+            loading.tasks.removeAll()
+        }
+    }
+
+    public func remove(_ key: Key) {
+        invalidate()
+        _ = entries.withLock { $0.removeValue(forKey: key) }
+    }
+
+    public func removeAll() {
+        invalidate()
+        entries.withLock { $0.removeAll() }
+    }
 }
