@@ -107,6 +107,19 @@ struct Benchmarks {
         let target: Double
     }
 
+    /// Replaces the section of BENCHMARKS.md between `begin` and `end` with `report`, or appends
+    /// it (under `heading`) when the file has none yet.
+    static func writeSection(_ report: String, begin: String, end: String, heading: String?, to path: String) throws {
+        var text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "# Benchmarks\n"
+        let section = begin + "\n" + report + "\n" + end
+        if let from = text.range(of: begin), let to = text.range(of: end, range: from.upperBound..<text.endIndex) {
+            text.replaceSubrange(from.lowerBound..<to.upperBound, with: section)
+        } else {
+            text += "\n" + (heading.map { $0 + "\n\n" } ?? "") + section + "\n"
+        }
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
     static func format(_ value: Double) -> String {
         let formatter = NumberFormatter()
         formatter.numberStyle = .decimal

@@ -387,16 +387,9 @@ extension EndToEndBenchmark {
             """
     }
 
-    /// Replaces the marked section of BENCHMARKS.md (or appends one) with `report`.
     func write(_ report: String, to path: String) throws {
-        var text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "# Benchmarks\n"
-        let section = Self.beginMarker + "\n" + report + "\n" + Self.endMarker
-        if let begin = text.range(of: Self.beginMarker), let end = text.range(of: Self.endMarker, range: begin.upperBound..<text.endIndex) {
-            text.replaceSubrange(begin.lowerBound..<end.upperBound, with: section)
-        } else {
-            text += "\n" + section + "\n"
-        }
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        try Benchmarks.writeSection(report, begin: Self.beginMarker, end: Self.endMarker, heading: nil, to: path)
         Benchmarks.status("e2e: written to \(path)")
     }
+
 }

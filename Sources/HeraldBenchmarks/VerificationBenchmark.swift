@@ -248,14 +248,9 @@ struct VerificationBenchmark {
     static let endMarker = "<!-- verify:end -->"
 
     func write(_ report: String, to path: String) throws {
-        var text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "# Benchmarks\n"
-        let section = Self.beginMarker + "\n" + report + "\n" + Self.endMarker
-        if let begin = text.range(of: Self.beginMarker), let end = text.range(of: Self.endMarker, range: begin.upperBound..<text.endIndex) {
-            text.replaceSubrange(begin.lowerBound..<end.upperBound, with: section)
-        } else {
-            text += "\n## Verification codes (durable PostgreSQL)\n\n" + section + "\n"
-        }
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        try Benchmarks.writeSection(report, begin: Self.beginMarker, end: Self.endMarker,
+                                    heading: "## Verification codes (durable PostgreSQL)", to: path)
         Benchmarks.status("verify: written to \(path)")
     }
+
 }

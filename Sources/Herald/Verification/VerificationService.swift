@@ -34,6 +34,7 @@ public struct VerificationService: Sendable {
         self.store = store; self.messages = messages; self.idempotency = idempotency; self.limits = limits
         self.settings = settings; self.texts = texts; self.codes = codes; self.seal = seal; self.events = events
         self.clock = clock; self.onQueued = onQueued; self.logger = logger
+        serviceSIDs = Dictionary(uniqueKeysWithValues: VerificationPurpose.allCases.map { ($0, codes.serviceSID($0)) })
         intake = GroupCommit(writers: 2, maximumBatch: 128,
                              conflictKeys: { [$0.verification.to + "\u{1F}" + $0.verification.purpose.rawValue] }) { batch in
             try await store.create(batch, now: clock.now)
@@ -46,14 +47,13 @@ public struct VerificationService: Sendable {
                    blockMinutes: settings.fraudBlockMinutes)
     }
 
-    /// The Twilio Verify service SID of each purpose (`GET /v1/settings` lists them).
-    public var serviceSIDs: [VerificationPurpose: String] {
-        Dictionary(uniqueKeysWithValues: VerificationPurpose.allCases.map { ($0, codes.serviceSID($0)) })
-    }
+    /// The Twilio Verify service SID of each purpose (`GET /v1/settings` lists them), derived
+    /// once from the server secret.
+    public let serviceSIDs: [VerificationPurpose: String]
 
     /// The purpose a Twilio Verify service SID stands for.
     public func purpose(serviceSID: String) -> VerificationPurpose? {
-        VerificationPurpose.allCases.first { ConstantTime.equals(codes.serviceSID($0), serviceSID) }
+        VerificationPurpose.allCases.first { ConstantTime.equals(serviceSIDs[$0]!, serviceSID) }
     }
 
     // MARK: Create and resend
