@@ -8,10 +8,12 @@ import ServiceLifecycle
 enum HungRequest {
     static func hold(channel: any Channel, timeout: Duration) async {
         let gate = Gate()
-        let watcher = DisconnectWatcher(gate: gate)
         channel.closeFuture.whenComplete { _ in gate.open() }
-        let installed = (try? await channel.pipeline.addHandler(watcher, position: .first).get()) != nil
-        if !installed || !channel.isActive { gate.open() }
+        // The connection's watcher has been listening since the connection opened, so a client that left before
+        // this request began to hold (its end of input arrived with the request) is already known to be gone.
+        guard let watch = try? await channel.pipeline.handler(type: ConnectionWatch.self).get() else { return }
+        let token = watch.notify(gate)
+        if !channel.isActive { gate.open() }
         let (seconds, attoseconds) = timeout.components
         let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {
             gate.open()
@@ -26,7 +28,7 @@ enum HungRequest {
             gate.open()
         }
         timer.cancel()
-        if installed, channel.isActive { _ = try? await channel.pipeline.removeHandler(watcher).get() }
+        watch.forget(token)
     }
 }
 
@@ -60,28 +62,57 @@ final class Gate: Sendable {
     }
 }
 
-/// Notices the client going away: the server allows half-closure, so a client that gives up
-/// first shows as `inputClosed`, not as the channel closing.
-final class DisconnectWatcher: ChannelInboundHandler, RemovableChannelHandler, Sendable {
+/// Notices the client going away, for the whole life of a connection: the server allows half-closure, so a client
+/// that gives up first shows as `inputClosed`, not as the channel closing. A request held later asks it to open a
+/// gate then, or at once when the client has already gone.
+final class ConnectionWatch: ChannelInboundHandler, RemovableChannelHandler, Sendable {
     typealias InboundIn = NIOAny
     typealias InboundOut = NIOAny
 
-    private let gate: Gate
+    private struct State {
+        var gone = false
+        var next = 0
+        var gates: [Int: Gate] = [:]
+    }
 
-    init(gate: Gate) { self.gate = gate }
+    private let state = NIOLockedValueBox(State())
+
+    /// Opens `gate` when the client leaves (now, if it already has); returns a token for `forget`.
+    func notify(_ gate: Gate) -> Int {
+        let (token, gone) = state.withLockedValue { state -> (Int, Bool) in
+            state.next += 1
+            if !state.gone { state.gates[state.next] = gate }
+            return (state.next, state.gone)
+        }
+        if gone { gate.open() }
+        return token
+    }
+
+    func forget(_ token: Int) {
+        _ = state.withLockedValue { $0.gates.removeValue(forKey: token) }
+    }
+
+    private func clientLeft() {
+        let gates = state.withLockedValue { state -> [Gate] in
+            state.gone = true
+            defer { state.gates = [:] }
+            return Array(state.gates.values)
+        }
+        for gate in gates { gate.open() }
+    }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? ChannelEvent, event == .inputClosed { gate.open() }
+        if let event = event as? ChannelEvent, event == .inputClosed { clientLeft() }
         context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        gate.open()
+        clientLeft()
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        gate.open()
+        clientLeft()
         context.fireErrorCaught(error)
     }
 }

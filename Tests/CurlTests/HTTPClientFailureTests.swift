@@ -150,7 +150,7 @@ struct HTTPClientFailureTests {
     @Test("a self-signed certificate is refused: peer verification is on",
           .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl")))
     func selfSignedCertificate() async throws {
-        let server = try SelfSignedTLSServer()
+        let server = try await SelfSignedTLSServer.start()
         defer { server.stop() }
         try await withClient { client in
             let error = try await expectClientError {

@@ -81,7 +81,7 @@ final class Gate: Sendable {
 
 /// Polls `condition` every 10 ms until it holds or `timeout` passes.
 func eventually(
-    timeout: Duration = .seconds(5),
+    timeout: Duration = .seconds(30),
     _ condition: () async throws -> Bool
 ) async throws -> Bool {
     let deadline = ContinuousClock.now + timeout

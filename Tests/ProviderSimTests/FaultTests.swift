@@ -1,6 +1,10 @@
 import Curl
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import ProviderSim
+import Providers
 import Testing
 
 @Suite("Faults and the /sim endpoints")
@@ -67,6 +71,25 @@ struct FaultTests {
             #expect(try await sim.get("/sim/stats").status == 200)
             _ = try await sim.postJSON("/sim/config", #"{"hang_rate": 0}"#)
             #expect(try await sim.sendTwilio(Self.message).status == 201)
+        }
+    }
+
+    @Test("a client that half-closes right after its request, before the simulator starts holding it, still frees it")
+    func halfClosedBeforeHold() async throws {
+        try await Sim.with({ $0.hangRate = 1 }) { sim in
+            // The request and the end of input arrive together, so the end of input is seen before the
+            // request handler begins to hold; a watcher installed only then never hears of it.
+            let port = Int(sim.baseURL.split(separator: ":").last!)!
+            let form = FormEncoding.encode(Self.message)
+            let credentials = Data("\(Sim.accountSID):\(Sim.authToken)".utf8).base64EncodedString()
+            let request = "POST /2010-04-01/Accounts/\(Sim.accountSID)/Messages.json HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + "Authorization: Basic \(credentials)\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                + "Content-Length: \(form.utf8.count)\r\n\r\n\(form)"
+            let socket = try HalfClosingClient(port: port)
+            defer { socket.close() }
+            try socket.sendThenHalfClose(request)
+            let stats = try await sim.waitForStats(timeout: .seconds(30)) { $0["hung"] == 1 && $0["hanging"] == 0 }
+            #expect(stats["requests"] == 1)
         }
     }
 
@@ -176,4 +199,37 @@ struct FaultTests {
         #expect(try await statuses() == first)
         #expect(Set(first) == [201, 429, 500])
     }
+}
+
+/// A plain TCP client that writes a request and shuts down its sending side at once.
+final class HalfClosingClient {
+    private let descriptor: Int32
+
+    init(port: Int) throws {
+        descriptor = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw HarnessError("socket: \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+        guard connected else { Glibc.close(descriptor); throw HarnessError("connect: \(errno)") }
+    }
+
+    func sendThenHalfClose(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        var sent = 0
+        while sent < bytes.count {
+            let written = bytes[sent...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard written > 0 else { throw HarnessError("send: \(errno)") }
+            sent += written
+        }
+        guard Glibc.shutdown(descriptor, Int32(SHUT_WR)) == 0 else { throw HarnessError("shutdown: \(errno)") }
+    }
+
+    func close() { Glibc.close(descriptor) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import ProviderSim
 import Testing
 
@@ -89,8 +90,8 @@ struct OptionsTests {
         (["--signature-method", "rot13"], "--signature-method"),
         (["--throttle-rate", "lots"], "throttle-rate"),
     ])
-    func badFlags(arguments: [String], mention: String) throws {
-        let result = try Self.runHerald(["provider-sim"] + arguments)
+    func badFlags(arguments: [String], mention: String) async throws {
+        let result = try await offPool { try Self.runHerald(["provider-sim"] + arguments) }
         #expect(result.status != 0)
         #expect(result.errors.contains(mention), "\(result.errors)")
     }
@@ -116,7 +117,7 @@ struct OptionsTests {
         let match = try #require(line.wholeMatch(of: /provider-sim listening on http:\/\/127\.0\.0\.1:(\d+)/))
         #expect(Int(match.1).map { $0 > 0 } == true)
         process.interrupt()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let status = try await offPool { process.waitUntilExit(); return process.terminationStatus }
+        #expect(status == 0)
     }
 }

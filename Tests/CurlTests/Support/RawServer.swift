@@ -50,7 +50,7 @@ final class RawServer: @unchecked Sendable {
     var closedCount: Int { lock.withLock { closed } }
 
     /// Waits until `condition` holds, or `timeout` passes; returns whether it held.
-    func wait(timeout: Duration = .seconds(5), until condition: () -> Bool) async -> Bool {
+    func wait(timeout: Duration = .seconds(30), until condition: () -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while !condition() {
             if ContinuousClock.now > deadline { return false }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -6,12 +7,18 @@ import Glibc
 
 /// `openssl s_server` on 127.0.0.1 with a fresh self-signed certificate for `IP:127.0.0.1`:
 /// the name matches, only the trust fails.
-final class SelfSignedTLSServer {
+final class SelfSignedTLSServer: @unchecked Sendable {  // immutable after init; stop() is called once
+    /// Starts one on its own thread: `openssl req` and the wait for the listener block, and the cooperative pool
+    /// (two threads on a two-core machine) must keep serving the other tests meanwhile.
+    static func start() async throws -> SelfSignedTLSServer {
+        try await offPool { try SelfSignedTLSServer() }
+    }
+
     let port: Int
     private let process = Process()
     private let directory: URL
 
-    init() throws {
+    private init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("curltests-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let certificate = directory.appendingPathComponent("cert.pem").path
