@@ -61,6 +61,7 @@ public struct HeraldCore: Sendable {
     public let identity: IdentityService
     public let settings: SettingsService
     public let templates: TemplateService
+    public let contacts: ContactService
     public let messages: MessageService
     public let verifications: VerificationService
     public let providers: ProviderService
@@ -149,6 +150,7 @@ public struct HeraldCore: Sendable {
                                    onQueued: { wakeUp.signal(); notifier.notify() })
         messages = MessageService(store: messageStore, intake: intake, outbox: OutboxStore(pool: pool), idempotency: idempotencyStore,
                                   consent: consentStore, settings: settings, templates: templates, clock: clock, logger: logger)
+        contacts = ContactService(store: ContactStore(pool: pool), consent: consentStore, messages: messages, clock: clock, logger: logger)
         // Receipts have their own pool: a flood of them must not hold the dispatcher's connections.
         webhooks = WebhookService(directory: directory, messages: messageStore, queue: QueueStore(pool: self.database.receiptPool),
                                   store: webhookStore,

@@ -76,5 +76,6 @@ public func buildRouter(_ core: HeraldCore, options: HTTPOptions = HTTPOptions()
         .register(on: registrar)
     TwilioVerifyRoutes(verifications: core.verifications, identity: core.identity, publicURL: publicURL).register(on: registrar)
     TemplateRoutes(templates: core.templates).register(on: registrar)
+    ContactRoutes(contacts: core.contacts).register(on: registrar)
     return router
 }

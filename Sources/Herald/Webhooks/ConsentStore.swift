@@ -18,10 +18,13 @@ public struct ConsentStore: Sendable {
         public var providerID: UUID?
         public var ip: String?
         public var actor: String?
+        /// When the person gave the consent, by the word of whoever recorded it.
+        public var consentedAt: Date?
         public init(phone: String, subscribe: Bool, source: String, text: String? = nil, messageID: UUID? = nil,
-                    providerID: UUID? = nil, ip: String? = nil, actor: String? = nil) {
+                    providerID: UUID? = nil, ip: String? = nil, actor: String? = nil, consentedAt: Date? = nil) {
             self.phone = phone; self.subscribe = subscribe; self.source = source; self.text = text
             self.messageID = messageID; self.providerID = providerID; self.ip = ip; self.actor = actor
+            self.consentedAt = consentedAt
         }
     }
 
@@ -33,36 +36,44 @@ public struct ConsentStore: Sendable {
             let rows = try await connection.query(
                 """
                 INSERT INTO contacts (phone, subscribed) VALUES (\(change.phone), \(change.subscribe))
-                ON CONFLICT (phone) DO UPDATE SET subscribed = excluded.subscribed, updated_at = now()
+                ON CONFLICT (phone) DO UPDATE SET
+                    subscribed = excluded.subscribed,
+                    -- opting in again brings a deleted contact back (as its number alone)
+                    deleted_at = CASE WHEN excluded.subscribed THEN NULL ELSE contacts.deleted_at END,
+                    updated_at = now()
                 RETURNING id
                 """)
             let contactID: UUID = try rows[0].decode(0)
-            try await connection.query(
-                """
-                INSERT INTO consent_events (contact_id, phone, action, source, text, message_id, provider_id, ip, actor)
-                VALUES (\(contactID), \(change.phone), \(change.subscribe ? "subscribe" : "unsubscribe"), \(change.source),
-                        \(change.text), \(change.messageID), \(change.providerID), \(change.ip), \(change.actor))
-                """)
+            try await Self.append(change, contactID: contactID, on: connection)
             return contactID
         }
     }
 
-    public struct LedgerEntry: Sendable {
-        public var action: String
-        public var source: String
-        public var text: String?
-        public var messageID: UUID?
-        public var occurredAt: Date
+    /// Appends one ledger entry, inside the caller's transaction.
+    static func append(_ change: Change, contactID: UUID?, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            """
+            INSERT INTO consent_events (contact_id, phone, action, source, text, message_id, provider_id, ip, actor, consented_at)
+            VALUES (\(contactID), \(change.phone), \(change.subscribe ? "subscribe" : "unsubscribe"), \(change.source),
+                    \(change.text), \(change.messageID), \(change.providerID), \(change.ip), \(change.actor), \(change.consentedAt))
+            """)
     }
 
-    public func ledger(phone: String) async throws -> [LedgerEntry] {
+    /// Every entry for a number, oldest first (also those from before its contact was deleted).
+    public func ledger(phone: String) async throws -> [ConsentEntry] {
         let rows = try await pool.query(
-            "SELECT action, source, text, message_id, occurred_at FROM consent_events WHERE phone = \(phone) ORDER BY occurred_at, id")
+            """
+            SELECT action, source, text, ip, actor, message_id, consented_at, occurred_at
+            FROM consent_events WHERE phone = \(phone) ORDER BY occurred_at, id
+            """)
         return try rows.map {
-            LedgerEntry(action: try $0.decode(0), source: try $0.decode(1), text: try $0.decode(2), messageID: try $0.decode(3), occurredAt: try $0.decode(4))
+            ConsentEntry(action: try $0.decode(0), source: try $0.decode(1), text: try $0.decode(2), ip: try $0.decode(3),
+                         actor: try $0.decode(4), messageID: try $0.decode(5), consentedAt: try $0.decode(6),
+                         occurredAt: try $0.decode(7))
         }
     }
 
+    /// False for a number that opted out (also after its contact was deleted); nil for one never seen.
     public func isSubscribed(phone: String) async throws -> Bool? {
         try await pool.query("SELECT subscribed FROM contacts WHERE phone = \(phone)").first.map { try $0.decode(0) }
     }

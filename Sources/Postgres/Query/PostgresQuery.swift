@@ -203,3 +203,15 @@ enum PostgresSQLScanner {
         return String(decoding: output, as: UTF8.self)
     }
 }
+
+extension PostgresQuery {
+    /// The fragments one after another with `separator` (static SQL such as `" AND "`) between
+    /// them, placeholders renumbered; the empty query for no fragments.
+    public static func joined(_ parts: [PostgresQuery], separator: StaticString) -> PostgresQuery {
+        var result: PostgresQuery = ""
+        for (index, part) in parts.enumerated() {
+            result = index == 0 ? part : "\(result)\(unsafeSQL: separator.description)\(part)"
+        }
+        return result
+    }
+}
