@@ -62,6 +62,7 @@ public struct HeraldCore: Sendable {
     public let settings: SettingsService
     public let templates: TemplateService
     public let contacts: ContactService
+    public let imports: ImportService
     public let messages: MessageService
     public let verifications: VerificationService
     public let providers: ProviderService
@@ -151,6 +152,7 @@ public struct HeraldCore: Sendable {
         messages = MessageService(store: messageStore, intake: intake, outbox: OutboxStore(pool: pool), idempotency: idempotencyStore,
                                   consent: consentStore, settings: settings, templates: templates, clock: clock, logger: logger)
         contacts = ContactService(store: ContactStore(pool: pool), consent: consentStore, messages: messages, clock: clock, logger: logger)
+        imports = ImportService(store: ImportStore(pool: pool), pool: pool, logger: logger)
         // Receipts have their own pool: a flood of them must not hold the dispatcher's connections.
         webhooks = WebhookService(directory: directory, messages: messageStore, queue: QueueStore(pool: self.database.receiptPool),
                                   store: webhookStore,

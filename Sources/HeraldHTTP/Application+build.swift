@@ -77,5 +77,6 @@ public func buildRouter(_ core: HeraldCore, options: HTTPOptions = HTTPOptions()
     TwilioVerifyRoutes(verifications: core.verifications, identity: core.identity, publicURL: publicURL).register(on: registrar)
     TemplateRoutes(templates: core.templates).register(on: registrar)
     ContactRoutes(contacts: core.contacts).register(on: registrar)
+    ImportRoutes(imports: core.imports).register(on: registrar)
     return router
 }

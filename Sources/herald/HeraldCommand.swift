@@ -13,7 +13,7 @@ struct HeraldCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "herald",
         abstract: "Herald: a self-hosted SMS platform for verification codes and campaigns.",
-        subcommands: [Serve.self, Worker.self, Migrate.self, Users.self, APIKeys.self, ProviderSimCommand.self]
+        subcommands: [Serve.self, Worker.self, Migrate.self, Users.self, APIKeys.self, Contacts.self, ProviderSimCommand.self]
     )
 }
 

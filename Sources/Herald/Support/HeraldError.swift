@@ -80,6 +80,8 @@ public struct HeraldError: Error, Sendable, Equatable, CustomStringConvertible {
         case maxSendsReached = "max_sends_reached"
         /// The fraud guard blocked this number range for a while; `retryAfter` says how long.
         case suspectedFraud = "suspected_fraud"
+        /// A request body (a CSV import) is larger than allowed.
+        case payloadTooLarge = "payload_too_large"
     }
 
     public let code: Code

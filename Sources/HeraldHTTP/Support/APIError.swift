@@ -70,6 +70,7 @@ struct APIError: Error, HTTPResponseError {
             case .verificationNotFound: .notFound
             case .numberTypeNotSupported: .forbidden
             case .databaseUnavailable, .serverBusy: .serviceUnavailable
+            case .payloadTooLarge: .contentTooLarge
             case .invalidPhoneNumber, .invalidTemplate, .templateNotFound, .missingVariable, .invalidWebhook, .templateTooComplex: .badRequest
             }
         var headers: HTTPFields = [:]
