@@ -94,7 +94,8 @@ bool is_known_type(herald_phone_type type) {
 
 // Fills `out` from a parsed number. False only if a buffer is too small,
 // which the capacities in the header rule out.
-bool fill_info(const PhoneNumber &number, herald_phone_info *out) {
+bool fill_info(const PhoneNumber &number, herald_phone_info *out,
+               PhoneNumberUtil::PhoneNumberType known_type = PhoneNumberUtil::UNKNOWN) {
     const PhoneNumberUtil &phone_util = util();
     std::string e164, national_number, region;
     phone_util.Format(number, PhoneNumberUtil::E164, &e164);
@@ -103,10 +104,14 @@ bool fill_info(const PhoneNumber &number, herald_phone_info *out) {
     if (region == kUnknownRegion) region.clear();
 
     out->country_code = number.country_code();
-    out->type = static_cast<herald_phone_type>(phone_util.GetNumberType(number));
+    out->type = static_cast<herald_phone_type>(
+        known_type != PhoneNumberUtil::UNKNOWN ? known_type : phone_util.GetNumberType(number));
     out->possibility = static_cast<herald_phone_possibility>(
         phone_util.IsPossibleNumberWithReason(number));
-    out->is_valid = phone_util.IsValidNumber(number);
+    // IsValidNumber(n) is GetNumberType(n) != UNKNOWN (both find the region, then match the
+    // national number against the region's type patterns); asking twice doubled the cost of a
+    // parse, which contact imports pay per row. PhoneTests check the two agree on every example.
+    out->is_valid = out->type != HERALD_PHONE_TYPE_UNKNOWN;
     out->has_extension = number.has_extension() && !number.extension().empty();
     return copy_out(e164, out->e164, sizeof out->e164) &&
            copy_out(national_number, out->national_number, sizeof out->national_number) &&
@@ -125,6 +130,38 @@ size_t write_regions(const std::list<std::string> &regions,
         ++index;
     }
     return index;
+}
+
+// Canonical E.164 ("+", then 7 to 15 digits, and no 0 after the country code) is built
+// directly rather than through Parse, whose extraction and normalisation regexes cost more than
+// the rest of a parse; contact imports pay it per row. Country codes are prefix-free, so the first
+// assigned code by length is the number's. Only a number found valid this way is kept: anything
+// else (a national prefix Parse would strip, an unassigned code) takes Parse's path, so the result
+// is always Parse's. PhoneTests parse every example number in every format through both paths.
+bool parse_canonical_e164(const char *input, size_t length, PhoneNumber *number,
+                          PhoneNumberUtil::PhoneNumberType *type) {
+    if (length < 8 || length > 16 || input[0] != '+' || input[1] < '1' || input[1] > '9') return false;
+    for (size_t i = 1; i < length; ++i) {
+        if (input[i] < '0' || input[i] > '9') return false;
+    }
+    const PhoneNumberUtil &phone_util = util();
+    int country_code = 0;
+    for (size_t digits = 1; digits <= 3; ++digits) {
+        country_code = country_code * 10 + (input[digits] - '0');
+        std::string region;
+        phone_util.GetRegionCodeForCountryCode(country_code, &region);
+        if (region == kUnknownRegion) continue;
+        const char *national = input + 1 + digits;
+        const size_t national_length = length - 1 - digits;
+        if (national_length == 0 || national[0] == '0') return false;
+        uint64_t value = 0;
+        for (size_t i = 0; i < national_length; ++i) value = value * 10 + static_cast<uint64_t>(national[i] - '0');
+        number->set_country_code(country_code);
+        number->set_national_number(value);
+        *type = phone_util.GetNumberType(*number);
+        return *type != PhoneNumberUtil::UNKNOWN;
+    }
+    return false;
 }
 
 }  // namespace
@@ -154,6 +191,15 @@ herald_phone_status herald_phone_parse(const char *input,
         const std::string text = input_length > 0 ? std::string(input, input_length) : std::string();
         const std::string region = default_region != nullptr ? default_region : kUnknownRegion;
         PhoneNumber number;
+        PhoneNumberUtil::PhoneNumberType type = PhoneNumberUtil::UNKNOWN;
+        if (parse_canonical_e164(input, input_length, &number, &type)) {
+            if (!fill_info(number, out, type)) {
+                std::memset(out, 0, sizeof *out);
+                return HERALD_PHONE_STATUS_INTERNAL_ERROR;
+            }
+            return HERALD_PHONE_STATUS_OK;
+        }
+        number.Clear();
         const PhoneNumberUtil::ErrorType error = util().Parse(text, region, &number);
         switch (error) {
             case PhoneNumberUtil::NO_PARSING_ERROR:

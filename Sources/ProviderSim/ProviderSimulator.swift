@@ -65,7 +65,7 @@ public final class ProviderSimulator: Service, Sendable {
             address: .hostname(options.host, port: options.port), serverName: nil, backlog: 1024)
         let app = Application(
             responder: responder,
-            server: .http1(additionalChannelHandlers: [ConnectionWatch()]),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionWatch()])),
             configuration: configuration,
             onServerRunning: { [boundPort, logger] channel in
                 let port = channel.localAddress?.port ?? 0

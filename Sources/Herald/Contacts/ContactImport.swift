@@ -94,10 +94,34 @@ public enum ContactImport {
         }
     }
 
+    /// Cells that repeat down a file (a locale, a zone, a list of tags) are checked once: what
+    /// they were found to be is kept here, for up to 10,000 distinct values each.
+    public struct Memo: Sendable {
+        var locales: [String: String] = [:]
+        var timezones: [String: String] = [:]
+        var tags: [String: [String]] = [:]
+        static let capacity = 10_000
+        public init() {}
+
+        mutating func remember<Value>(_ key: String, in table: WritableKeyPath<Memo, [String: Value]>, _ check: () throws -> Value) rethrows -> Value {
+            if let known = self[keyPath: table][key] { return known }
+            let value = try check()
+            if self[keyPath: table].count < Self.capacity { self[keyPath: table][key] = value }
+            return value
+        }
+    }
+
     /// Checks one record against the columns. Empty cells say nothing (they keep what a contact
     /// has); `tags` are `;`-separated and joined with `extraTags`; `defaultCountry` reads national numbers.
     public static func row(_ record: CSVReader.Record, columns: Columns, defaultCountry: String?, extraTags: [String])
         -> Result<Row, RowError>
+    {
+        var memo = Memo()
+        return row(record, columns: columns, defaultCountry: defaultCountry, extraTags: extraTags, memo: &memo)
+    }
+
+    public static func row(_ record: CSVReader.Record, columns: Columns, defaultCountry: String?, extraTags: [String],
+                           memo: inout Memo) -> Result<Row, RowError>
     {
         let fields = record.fields
         guard fields.count <= columns.count else {
@@ -106,7 +130,7 @@ public enum ContactImport {
         }
         func cell(_ index: Int?) -> String? {
             guard let index, index < fields.count else { return nil }
-            let value = fields[index].trimmingCharacters(in: .whitespaces)
+            let value = fields[index].trimmedOfWhitespace
             return value.isEmpty ? nil : value
         }
         func fail(_ field: String?, _ message: String) -> Result<Row, RowError> {
@@ -124,10 +148,17 @@ public enum ContactImport {
             var row = Row(line: record.line, phone: number.e164, country: number.regionCode, tags: [], attributes: [])
             row.firstName = try ContactRules.name(cell(columns.firstName), field: "first_name")
             row.lastName = try ContactRules.name(cell(columns.lastName), field: "last_name")
-            row.locale = try ContactRules.locale(cell(columns.locale))
-            row.timezone = try ContactRules.timezone(cell(columns.timezone))
-            let listed = cell(columns.tags)?.split(separator: ";").map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? []
-            row.tags = try ContactRules.tags(listed + extraTags)
+            if let locale = cell(columns.locale) {
+                row.locale = try memo.remember(locale, in: \.locales) { try ContactRules.locale(locale) ?? "" }
+            }
+            if let timezone = cell(columns.timezone) {
+                row.timezone = try memo.remember(timezone, in: \.timezones) { try ContactRules.timezone(timezone) ?? "" }
+            }
+            let tagCell = cell(columns.tags) ?? ""
+            row.tags = try memo.remember(tagCell, in: \.tags) {
+                let listed = tagCell.split(separator: ";").map(String.init).filter { !$0.trimmedOfWhitespace.isEmpty }
+                return try ContactRules.tags(listed + extraTags)
+            }
             for (index, key) in columns.attributes {
                 guard let value = cell(index) else { continue }
                 guard value.count <= maximumCellLength else { return fail(key, "is longer than \(maximumCellLength) characters") }

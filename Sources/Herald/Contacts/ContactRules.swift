@@ -18,7 +18,7 @@ public enum ContactRules {
 
     /// The number in E.164, read as E.164 or as a national number of `country`.
     public static func phone(_ raw: String?, country: String?, field: String = "phone") throws -> PhoneNumber {
-        guard let raw, !raw.trimmingCharacters(in: .whitespaces).isEmpty else {
+        guard let raw, !raw.trimmedOfWhitespace.isEmpty else {
             throw HeraldError.validation(field, "is required")
         }
         return try PhoneNumberInput(raw, country: country).parse(field: field)
@@ -26,7 +26,7 @@ public enum ContactRules {
 
     /// A first or last name: trimmed, at most 100 characters, no control characters; empty is none.
     public static func name(_ raw: String?, field: String) throws -> String? {
-        guard let trimmed = raw?.trimmingCharacters(in: .whitespacesAndNewlines), !trimmed.isEmpty else { return nil }
+        guard let trimmed = raw?.trimmedOfWhitespace, !trimmed.isEmpty else { return nil }
         guard trimmed.count <= maximumNameLength else {
             throw HeraldError.validation(field, "must be at most \(maximumNameLength) characters")
         }
@@ -38,7 +38,7 @@ public enum ContactRules {
 
     /// A locale tag in its canonical form (`pt-br` → `pt-BR`); empty is none.
     public static func locale(_ raw: String?, field: String = "locale") throws -> String? {
-        guard let trimmed = raw?.trimmingCharacters(in: .whitespaces), !trimmed.isEmpty else { return nil }
+        guard let trimmed = raw?.trimmedOfWhitespace, !trimmed.isEmpty else { return nil }
         guard let canonical = LocaleFallback.canonical(trimmed) else {
             throw HeraldError.validation(field, "is not a locale tag such as de or pt-BR")
         }
@@ -56,7 +56,7 @@ public enum ContactRules {
 
     /// An IANA time zone name (`Europe/Berlin`), spelled as the database spells it; empty is none.
     public static func timezone(_ raw: String?, field: String = "timezone") throws -> String? {
-        guard let trimmed = raw?.trimmingCharacters(in: .whitespaces), !trimmed.isEmpty else { return nil }
+        guard let trimmed = raw?.trimmedOfWhitespace, !trimmed.isEmpty else { return nil }
         guard trimmed.utf8.count <= 64, let zone = zones[trimmed.lowercased()] else {
             throw HeraldError.validation(field, "is not an IANA time zone such as Europe/Berlin")
         }
@@ -66,7 +66,7 @@ public enum ContactRules {
     /// A tag: trimmed, 1–64 characters, no control characters, commas or semicolons (lists of
     /// tags are written with them).
     public static func tag(_ raw: String, field: String) throws -> String {
-        let trimmed = raw.trimmingCharacters(in: .whitespaces)
+        let trimmed = raw.trimmedOfWhitespace
         guard !trimmed.isEmpty, trimmed.count <= maximumTagLength else {
             throw HeraldError.validation(field, "must be 1 to \(maximumTagLength) characters")
         }
@@ -100,7 +100,7 @@ public enum ContactRules {
 
     /// A CSV column header as an attribute key: trimmed, lowercased, spaces and `-` as `_`.
     public static func attributeKey(header: String) -> String? {
-        let key = header.trimmingCharacters(in: .whitespaces).lowercased()
+        let key = header.trimmedOfWhitespace.lowercased()
             .replacingOccurrences(of: " ", with: "_").replacingOccurrences(of: "-", with: "_")
         return isAttributeKey(key) ? key : nil
     }
@@ -151,18 +151,18 @@ public enum ContactRules {
     /// Consent evidence: `source` a short word (`checkout_form`), `text` at most 2,000
     /// characters, `ip` an address, `at` not in the future.
     public static func consent(_ raw: ConsentInput, defaultSource: String, now: Date, field: String = "consent") throws -> Consent {
-        let source = raw.source?.trimmingCharacters(in: .whitespaces) ?? defaultSource
+        let source = raw.source?.trimmedOfWhitespace ?? defaultSource
         guard (1...64).contains(source.count),
             source.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.:-".unicodeScalars.contains($0)) })
         else {
             throw HeraldError.validation("\(field).source", "must be 1 to 64 letters, digits or _ . : -")
         }
-        let text = raw.text?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = raw.text?.trimmedOfWhitespace
         if let text, text.count > maximumConsentText {
             throw HeraldError.validation("\(field).text", "must be at most \(maximumConsentText) characters")
         }
         var ip: String?
-        if let raw = raw.ip?.trimmingCharacters(in: .whitespaces), !raw.isEmpty {
+        if let raw = raw.ip?.trimmedOfWhitespace, !raw.isEmpty {
             guard raw.utf8.count <= 64, let address = IPAddress(raw) else {
                 throw HeraldError.validation("\(field).ip", "must be an IPv4 or IPv6 address")
             }
@@ -176,7 +176,7 @@ public enum ContactRules {
 
     /// A search term: trimmed, at most 100 characters; empty is none.
     public static func search(_ raw: String?, field: String = "search") throws -> String? {
-        guard let trimmed = raw?.trimmingCharacters(in: .whitespaces), !trimmed.isEmpty else { return nil }
+        guard let trimmed = raw?.trimmedOfWhitespace, !trimmed.isEmpty else { return nil }
         guard trimmed.count <= maximumSearchLength, !trimmed.unicodeScalars.contains("\u{0}") else {
             throw HeraldError.validation(field, "must be at most \(maximumSearchLength) characters")
         }
@@ -195,5 +195,22 @@ extension ContactRules {
             throw HeraldError.validation(field, "must be an RFC 3339 time such as 2026-12-01T09:00:00Z")
         }
         return date
+    }
+}
+
+extension StringProtocol {
+    /// Without white space (Unicode's, line breaks included) at either end. Much cheaper than
+    /// Foundation's trimming, which bridges through UTF-16: imports call it for every cell, and a
+    /// cell that needs no trimming comes back as is.
+    public var trimmedOfWhitespace: String {
+        let scalars = unicodeScalars
+        guard let first = scalars.first, let last = scalars.last else { return "" }
+        if !first.properties.isWhitespace && !last.properties.isWhitespace { return String(self) }
+        guard let start = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+            let end = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
+        var trimmed = String.UnicodeScalarView()
+        trimmed.append(contentsOf: scalars[start...end])
+        return String(trimmed)
     }
 }

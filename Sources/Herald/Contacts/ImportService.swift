@@ -86,9 +86,12 @@ public struct ImportService: Sendable {
         let started = ContinuousClock.now
         var seen: [String: Int] = [:]
         var accepted = 0
+        var memo = ContactImport.Memo()
         do {
             let (imported, updated) = try await pool.withTransaction { connection in
                 try await ImportStore.createStaging(on: connection)
+                // A million rows take longer to merge than the pool's statement timeout allows.
+                try await connection.query("SET LOCAL statement_timeout = '30min'")
                 _ = try await connection.copyFrom(ImportStore.copyStatement) { writer in
                     func take(_ items: [CSVReader.Item]) async throws {
                         for item in items {
@@ -98,7 +101,7 @@ public struct ImportService: Sendable {
                             case .problem(let problem):
                                 outcome = .failure(.init(line: problem.line, field: nil, message: problem.message))
                             case .record(let row):
-                                outcome = ContactImport.row(row, columns: columns, defaultCountry: country, extraTags: extraTags)
+                                outcome = ContactImport.row(row, columns: columns, defaultCountry: country, extraTags: extraTags, memo: &memo)
                             }
                             switch outcome {
                             case .success(let row):
