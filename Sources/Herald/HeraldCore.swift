@@ -63,6 +63,7 @@ public struct HeraldCore: Sendable {
     public let templates: TemplateService
     public let contacts: ContactService
     public let imports: ImportService
+    public let segments: SegmentService
     public let messages: MessageService
     public let verifications: VerificationService
     public let providers: ProviderService
@@ -151,7 +152,10 @@ public struct HeraldCore: Sendable {
                                    onQueued: { wakeUp.signal(); notifier.notify() })
         messages = MessageService(store: messageStore, intake: intake, outbox: OutboxStore(pool: pool), idempotency: idempotencyStore,
                                   consent: consentStore, settings: settings, templates: templates, clock: clock, logger: logger)
-        contacts = ContactService(store: ContactStore(pool: pool), consent: consentStore, messages: messages, clock: clock, logger: logger)
+        let segmentStore = SegmentStore(pool: pool)
+        segments = SegmentService(store: segmentStore, clock: clock, logger: logger)
+        contacts = ContactService(store: ContactStore(pool: pool), segments: segmentStore, consent: consentStore, messages: messages,
+                                  clock: clock, logger: logger)
         imports = ImportService(store: ImportStore(pool: pool), pool: pool, logger: logger)
         // Receipts have their own pool: a flood of them must not hold the dispatcher's connections.
         webhooks = WebhookService(directory: directory, messages: messageStore, queue: QueueStore(pool: self.database.receiptPool),

@@ -78,5 +78,6 @@ public func buildRouter(_ core: HeraldCore, options: HTTPOptions = HTTPOptions()
     TemplateRoutes(templates: core.templates).register(on: registrar)
     ContactRoutes(contacts: core.contacts).register(on: registrar)
     ImportRoutes(imports: core.imports).register(on: registrar)
+    SegmentRoutes(segments: core.segments).register(on: registrar)
     return router
 }

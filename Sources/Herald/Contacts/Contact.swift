@@ -99,8 +99,10 @@ public struct ContactFilter: Sendable, Equatable {
     public var search: String?
     public var tag: String?
     public var subscribed: Bool?
-    public init(search: String? = nil, tag: String? = nil, subscribed: Bool? = nil) {
-        self.search = search; self.tag = tag; self.subscribed = subscribed
+    /// Members of this segment's rule.
+    public var segmentID: UUID?
+    public init(search: String? = nil, tag: String? = nil, subscribed: Bool? = nil, segmentID: UUID? = nil) {
+        self.search = search; self.tag = tag; self.subscribed = subscribed; self.segmentID = segmentID
     }
 }
 

@@ -7,13 +7,16 @@ import SMS
 /// deletion that keeps an opt-out, and each contact's messages.
 public struct ContactService: Sendable {
     let store: ContactStore
+    let segments: SegmentStore
     let consent: ConsentStore
     let messages: MessageService
     let clock: any HeraldClock
     let logger: Logger
 
-    public init(store: ContactStore, consent: ConsentStore, messages: MessageService, clock: any HeraldClock, logger: Logger) {
+    public init(store: ContactStore, segments: SegmentStore, consent: ConsentStore, messages: MessageService, clock: any HeraldClock,
+                logger: Logger) {
         self.store = store
+        self.segments = segments
         self.consent = consent
         self.messages = messages
         self.clock = clock
@@ -70,7 +73,14 @@ public struct ContactService: Sendable {
         var checked = filter
         checked.search = try ContactRules.search(filter.search)
         checked.tag = try filter.tag.map { try ContactRules.tag($0, field: "tag") }
-        return try await store.contacts(checked, limit: limit, after: cursor)
+        var rule: SegmentRule?
+        if let id = filter.segmentID {
+            guard let segment = try await segments.segment(id: id) else {
+                throw HeraldError.validation("segment_id", "names no segment")
+            }
+            rule = segment.rule
+        }
+        return try await store.contacts(checked, segment: rule, now: clock.now, limit: limit, after: cursor)
     }
 
     /// Applies a merge patch; the result is validated as a whole.

@@ -83,8 +83,10 @@ public struct ContactStore: Sendable {
     }
 
     /// Newest first. `search` matches part of the number (digits) or of a first or last name.
-    public func contacts(_ filter: ContactFilter, limit: Int, after cursor: ListCursor?) async throws -> Page<Contact> {
+    public func contacts(_ filter: ContactFilter, segment: SegmentRule? = nil, now: Date = Date(), limit: Int,
+                         after cursor: ListCursor?) async throws -> Page<Contact> {
         var conditions: [PostgresQuery] = ["deleted_at IS NULL"]
+        if let segment { conditions.append(PostgresQuery.segment(segment, now: now)) }
         if let cursor {
             conditions.append(
                 "(created_at, id) < (timestamptz 'epoch' + \(cursor.createdAtMicroseconds) * interval '1 microsecond', \(cursor.id))")

@@ -80,6 +80,8 @@ public struct HeraldError: Error, Sendable, Equatable, CustomStringConvertible {
         case maxSendsReached = "max_sends_reached"
         /// The fraud guard blocked this number range for a while; `retryAfter` says how long.
         case suspectedFraud = "suspected_fraud"
+        /// A segment rule that cannot be read; `field` points into the rule (`rule.all[1].op`).
+        case invalidRule = "invalid_rule"
         /// A request body (a CSV import) is larger than allowed.
         case payloadTooLarge = "payload_too_large"
     }

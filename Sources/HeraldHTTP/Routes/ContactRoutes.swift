@@ -167,6 +167,10 @@ struct ContactRoutes {
                 guard let value = Bool(raw) else { throw HeraldError.validation("subscribed", "must be true or false") }
                 filter.subscribed = value
             }
+            if let raw = query["segment_id"].map(String.init) {
+                guard let id = UUID(uuidString: raw) else { throw HeraldError.validation("segment_id", "names no segment") }
+                filter.segmentID = id
+            }
             let page = try await contacts.contacts(filter, limit: limit, cursor: cursor)
             return try JSON.response(ListResponse(data: page.items.map(ContactBody.init), nextCursor: page.nextCursor))
         }

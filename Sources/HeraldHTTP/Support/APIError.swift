@@ -71,6 +71,7 @@ struct APIError: Error, HTTPResponseError {
             case .numberTypeNotSupported: .forbidden
             case .databaseUnavailable, .serverBusy: .serviceUnavailable
             case .payloadTooLarge: .contentTooLarge
+            case .invalidRule: .badRequest
             case .invalidPhoneNumber, .invalidTemplate, .templateNotFound, .missingVariable, .invalidWebhook, .templateTooComplex: .badRequest
             }
         var headers: HTTPFields = [:]
