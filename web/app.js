@@ -2,14 +2,16 @@
 // rendered with text nodes and textContent only (CSP `default-src 'self'`, no inline code).
 import { api, setCsrfToken, whenUnauthorized } from './lib/api.js';
 import { replace } from './lib/dom.js';
+import * as contacts from './pages/contacts.js';
 import * as messages from './pages/messages.js';
 import * as outbox from './pages/outbox.js';
 import * as providers from './pages/providers.js';
+import * as segments from './pages/segments.js';
 import * as settings from './pages/settings.js';
 import * as users from './pages/users.js';
 import * as verifications from './pages/verifications.js';
 
-const routes = { messages, verifications, outbox, providers, settings, users };
+const routes = { messages, verifications, contacts, segments, outbox, providers, settings, users };
 const state = { session: null, unmount: null, route: null };
 
 function show(view) {

@@ -55,3 +55,32 @@ export function query(params) {
   const text = search.toString();
   return text ? `?${text}` : '';
 }
+
+/**
+ * Sends a file as the request body (`POST path` with `contentType`), reporting upload progress
+ * as a fraction through `onProgress`; resolves with the JSON answer like `api`.
+ */
+export function upload(path, file, contentType, onProgress) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open('POST', path);
+    request.setRequestHeader('Content-Type', contentType);
+    request.setRequestHeader('Accept', 'application/json');
+    if (csrfToken) request.setRequestHeader('X-CSRF-Token', csrfToken);
+    request.upload.addEventListener('progress', (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    });
+    request.addEventListener('load', () => {
+      let data = null;
+      try { data = request.responseText ? JSON.parse(request.responseText) : null; } catch { data = null; }
+      if (request.status >= 200 && request.status < 300) { resolve(data); return; }
+      const error = new APIError(request.status, data, request.getResponseHeader('Retry-After'));
+      if (request.status === 401) onUnauthorized(error);
+      reject(error);
+    });
+    request.addEventListener('error', () => {
+      reject(new APIError(0, { error: { code: 'network_error', message: 'Herald cannot be reached. Is the server running?' } }));
+    });
+    request.send(file);
+  });
+}
