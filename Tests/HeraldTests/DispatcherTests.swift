@@ -197,6 +197,8 @@ import Testing
     @Test("a marketing message whose recipient opts out after queueing is cancelled, never sent")
     func optOutAfterQueueing() async throws {
         try await TestHerald.with(dispatcher: DispatcherTests.fast) { herald in
+            // Whatever the time of day in California, the message is due at once.
+            _ = try await herald.core.settings.update(["quiet_hours": .null], actor: "test")
             try await ScriptedProvider.run(answer: { _, _, _ in .init(status: 200, body: #"{"id":"x"}"#) }) { server in
                 _ = try await herald.core.providers.create(ProviderInput(
                     name: "p", type: "http", config: ["url": .string(server.baseURL + "/send"), "id_path": .string("id")]))

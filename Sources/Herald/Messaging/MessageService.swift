@@ -119,11 +119,19 @@ public struct MessageService: Sendable {
         if finalChannel == .sms && !number.isSMSCapable {
             throw HeraldError(.invalidPhoneNumber, "this number cannot receive SMS (it is a \(number.type.rawValue.replacingOccurrences(of: "_", with: " ")) number); use channel voice", field: "to")
         }
+        var sendAfter: Date?
         if finalKind == .marketing {
-            if try await consent.isSubscribed(phone: number.e164) == false {
+            let standing = try await consent.marketingStanding(phone: number.e164)
+            if standing.subscribed == false {
                 throw HeraldError(.recipientUnsubscribed, "the recipient has opted out of marketing messages", field: "to")
             }
             body = Self.withFooter(body, footer: current.marketingFooter, keywords: current.optOut.keywords)
+            // Quiet hours in the recipient's zone: their contact's, else their number's when it has
+            // one, else UTC. Deferred messages wait in the queue until the window ends.
+            let zone = CampaignTime.zone(contactTimezone: standing.timezone, phone: number.e164, fallback: TimeZone(identifier: "UTC")!)
+            let now = clock.now
+            let allowed = CampaignTime.outsideQuietHours(now, quiet: current.quietHours.map(QuietHours.init), zone: zone)
+            if allowed > now { sendAfter = allowed }
         }
         // Counted in Unicode code points, not grapheme clusters: one "character" can carry
         // hundreds of combining marks, and providers and carriers count code points (or less).
@@ -133,7 +141,7 @@ public struct MessageService: Sendable {
                                          "the message is \(codePoints) characters (Unicode code points); at most \(Self.maximumBodyCharacters) are allowed")
         }
         let new = NewMessage(to: number.e164, country: number.regionCode, from: request.from, body: body, channel: finalChannel,
-                             kind: finalKind, locale: locale, templateID: templateID, apiKeyID: apiKeyID)
+                             kind: finalKind, locale: locale, templateID: templateID, apiKeyID: apiKeyID, sendAfter: sendAfter)
         return (new, MessageText(body))
     }
 

@@ -73,6 +73,15 @@ public struct ConsentStore: Sendable {
         }
     }
 
+    /// What marketing to a number must respect: whether it is subscribed (nil: never seen) and
+    /// the contact's time zone.
+    public func marketingStanding(phone: String) async throws -> (subscribed: Bool?, timezone: String?) {
+        guard let row = try await pool.query("SELECT subscribed, timezone FROM contacts WHERE phone = \(phone)").first else {
+            return (nil, nil)
+        }
+        return (try row.decode(0), try row.decode(1))
+    }
+
     /// False for a number that opted out (also after its contact was deleted); nil for one never seen.
     public func isSubscribed(phone: String) async throws -> Bool? {
         try await pool.query("SELECT subscribed FROM contacts WHERE phone = \(phone)").first.map { try $0.decode(0) }
