@@ -13,7 +13,7 @@ import PostgresTestSupport
 /// - `COPY … FROM STDIN` rows/s, beside `psql \copy` of the same file.
 ///
 /// Ratios, not absolute numbers, are the result: the machine is shared and noisy.
-/// Usage: `herald-bench [curl] [pool] [copy] [--seconds N] [--rows N]`.
+/// Usage: `herald-bench [curl] [pool] [copy] [dispatch] [e2e] [verify] [import] [--seconds N] [--rows N]`.
 @main
 struct Benchmarks {
     static func main() async throws {
@@ -56,7 +56,7 @@ struct Benchmarks {
         let rate = option("--rate", 500)
         let durable = arguments.contains("--durable")
         arguments.removeAll { $0 == "--durable" }
-        let selected = Set(arguments.isEmpty ? ["curl", "curl-isolated", "pool", "copy", "dispatch", "e2e", "verify"] : arguments)
+        let selected = Set(arguments.isEmpty ? ["curl", "curl-isolated", "pool", "copy", "dispatch", "e2e", "verify", "import"] : arguments)
         var results: [Result] = []
         if selected.contains("curl") { results.append(try await curlVersusWrk(seconds: seconds)) }
         if selected.contains("curl-isolated") { results.append(try await curlVersusWrkIsolated(seconds: seconds)) }
@@ -70,6 +70,13 @@ struct Benchmarks {
             // Durable as a user runs it, and with fsync off as the figure recorded before.
             if arguments.isEmpty || durable { results.append(try await dispatchVersusCurl(messages: messages, durable: true)) }
             if arguments.isEmpty || !durable { results.append(try await dispatchVersusCurl(messages: messages, durable: false)) }
+        }
+        if selected.contains("import") {
+            let benchmark = ImportBenchmark(rows: rows)
+            let report = benchmark.report(try await benchmark.run())
+            print("")
+            print(report)
+            try benchmark.write(report, to: try ResourceLocator.locate(explicit: nil) + "/BENCHMARKS.md")
         }
         if selected.contains("verify") {
             let benchmark = VerificationBenchmark(seconds: seconds, rate: rate, connections: connections, samples: samples)
