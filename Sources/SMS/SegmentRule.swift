@@ -321,15 +321,7 @@ struct SegmentCompiler {
         }
     }
 
-    /// `%` `_` `\` taken literally in a LIKE pattern (`ESCAPE '\'`).
-    static func likeEscaped(_ text: String) -> String {
-        var escaped = ""
-        for character in text {
-            if character == "%" || character == "_" || character == "\\" { escaped.append("\\") }
-            escaped.append(character)
-        }
-        return escaped
-    }
+    static func likeEscaped(_ text: String) -> String { LikePattern.escaped(text) }
 
     mutating func condition(_ condition: SegmentCondition, now: Date) -> String {
         let op = condition.op
@@ -408,5 +400,18 @@ struct SegmentCompiler {
             default: return "false"
             }
         }
+    }
+}
+
+/// Text matched literally inside a SQL `LIKE` pattern.
+public enum LikePattern {
+    /// `%`, `_` and `\` escaped with `\` (use with `ESCAPE '\'`).
+    public static func escaped(_ text: String) -> String {
+        var escaped = ""
+        for character in text {
+            if character == "%" || character == "_" || character == "\\" { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return escaped
     }
 }

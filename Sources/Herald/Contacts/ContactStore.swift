@@ -54,9 +54,9 @@ public struct ContactStore: Sendable {
                 }
             }
             guard let row else { throw HeraldError(.databaseUnavailable, "the contact could not be written") }
-            var current = try Self.contact(row)
+            let current = try Self.contact(row)
+            // A deleted contact's number, added again: written even if nothing else changes.
             let revived = try row.decode("deleted", as: Bool.self)
-            if revived { current.createdAt = Date() }
             var next = try upsert.change(current)
             let consent = created ? (upsert.consent ?? newContactConsent) : upsert.consent
             if consent != nil { next.subscribed = true }
@@ -95,7 +95,7 @@ public struct ContactStore: Sendable {
         if let subscribed = filter.subscribed { conditions.append("subscribed = \(subscribed)") }
         if let search = filter.search {
             let digits = search.filter(\.isASCII).filter(\.isNumber)
-            let pattern = "%" + Self.likeEscaped(search) + "%"
+            let pattern = "%" + LikePattern.escaped(search) + "%"
             if !digits.isEmpty, search.allSatisfy({ $0.isNumber || "+ -().".contains($0) }) {
                 conditions.append("phone LIKE \("%" + digits + "%")")
             } else {
@@ -111,16 +111,6 @@ public struct ContactStore: Sendable {
             LIMIT \(limit + 1)
             """)
         return try Page(rows: rows, limit: limit, decode: Self.contact)
-    }
-
-    /// `%`, `_` and `\` matched literally in a LIKE pattern (with `ESCAPE '\'`).
-    static func likeEscaped(_ text: String) -> String {
-        var escaped = ""
-        for character in text {
-            if character == "%" || character == "_" || character == "\\" { escaped.append("\\") }
-            escaped.append(character)
-        }
-        return escaped
     }
 
     /// Reads the contact under a row lock, lets `change` compute its new state, and writes it.
