@@ -1,3 +1,4 @@
+import Curl
 import Foundation
 import Herald
 import Postgres
@@ -17,7 +18,17 @@ struct ImportBenchmark {
         var heraldSeconds: Double
         var reimportSeconds: Double
         var summary: String
+        /// POST /v1/segments/preview of a three-condition rule over the imported contacts: each run, in ms.
+        var segmentMilliseconds: [Double]
+        var segmentCount: Int
     }
+
+    /// Tags, an attribute and a time: the shape of the target's "three conditions".
+    static let segmentRule = #"""
+        {"rule": {"all": [{"field": "tags", "op": "has", "value": "vip"},
+                          {"field": "attributes.plan", "op": "eq", "value": "pro"},
+                          {"field": "created_at", "op": "within_days", "value": 30}]}}
+        """#
 
     /// A file like a marketer's export: number, names, locale, zone, tags and two attributes.
     func writeFile(_ path: String) throws {
@@ -57,13 +68,39 @@ struct ImportBenchmark {
         let reimportSeconds = (ContinuousClock.now - again).seconds
         let imported = try await stack.pool.query("SELECT count(*)::int8 FROM contacts")[0].decode(0, as: Int64.self)
         guard imported == Int64(rows) else { throw BenchmarkError("imported \(imported) contacts, expected \(rows)") }
+
+        // A segment's live count over them, through the API as the dashboard asks for it.
+        Benchmarks.status("import: a three-condition segment preview over \(rows) contacts")
+        try await stack.pool.query("ANALYZE contacts")
+        let key = try stack.apiKey("bench", scope: "campaigns")
+        let client = HTTPClient(logger: Benchmarks.logger)
+        var timings: [Double] = []
+        var count = 0
+        for _ in 0..<6 {
+            var request = Curl.HTTPRequest(method: .POST, url: stack.url + "/v1/segments/preview", body: Array(Self.segmentRule.utf8),
+                                           timeout: .seconds(60))
+            request.headers.add(name: "Authorization", value: "Bearer \(key)")
+            request.headers.add(name: "Content-Type", value: "application/json")
+            let started = ContinuousClock.now
+            let response = try await client.send(request)
+            timings.append((ContinuousClock.now - started).seconds * 1000)
+            guard response.status == 200,
+                let object = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any], let matched = object["count"] as? Int
+            else { throw BenchmarkError("segment preview answered \(response.status)") }
+            count = matched
+        }
+        await client.shutdown()
         return Figures(rows: rows, psqlSeconds: psqlSeconds, heraldSeconds: heraldSeconds, reimportSeconds: reimportSeconds,
-                       summary: summary.split(separator: "\n").first.map(String.init) ?? summary)
+                       summary: summary.split(separator: "\n").first.map(String.init) ?? summary,
+                       segmentMilliseconds: Array(timings.dropFirst()), segmentCount: count)
     }
 
     func report(_ f: Figures) -> String {
         func n(_ value: Double) -> String { Benchmarks.format(value) }
         let rate = Double(f.rows) / f.heraldSeconds
+        let sorted = f.segmentMilliseconds.sorted()
+        let median = sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+        let worst = sorted.last ?? 0
         let baseline = Double(f.rows) / f.psqlSeconds
         return """
             Measured \(ISO8601DateFormatter().string(from: Date())) by `herald-bench import --rows \(f.rows)`: the release
@@ -75,6 +112,7 @@ struct ImportBenchmark {
             |---|---|---|---|---|
             | import of \(n(Double(f.rows))) new contacts, CSV → checked → COPY → merge | \(n(rate)) rows/s (\(String(format: "%.1f", f.heraldSeconds)) s) | psql \\copy \(n(baseline)) rows/s (\(String(format: "%.1f", f.psqlSeconds)) s) | \(String(format: "%.1f", rate / baseline * 100)) % | ≥ 100,000 rows/s \(rate >= 100_000 ? "✓" : "✗") |
             | the same file again (nothing changes) | \(n(Double(f.rows) / f.reimportSeconds)) rows/s (\(String(format: "%.1f", f.reimportSeconds)) s) | | | |
+            | segment preview (tags has vip, attributes.plan eq pro, created within 30 days) over \(n(Double(f.rows))) contacts → \(n(Double(f.segmentCount))) | median \(String(format: "%.0f", median)) ms, worst \(String(format: "%.0f", worst)) ms (5 runs after a warm-up, HTTP included) | | | < 500 ms \(worst < 500 ? "✓" : "✗") |
 
             `\(f.summary)`
             """

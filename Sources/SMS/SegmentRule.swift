@@ -316,8 +316,11 @@ struct SegmentCompiler {
         switch rule {
         case .all(let rules): return "(" + rules.map { expression($0, now: now) }.joined(separator: " AND ") + ")"
         case .any(let rules): return "(" + rules.map { expression($0, now: now) }.joined(separator: " OR ") + ")"
+        // A condition on a missing value is NULL, which a WHERE, AND and OR treat as false; only
+        // NOT would turn it into NULL instead of true, so only there is it made false first.
+        // Conditions stay bare so that the planner can use the indexes for them.
         case .not(let rule): return "(NOT COALESCE(" + expression(rule, now: now) + ", false))"
-        case .condition(let condition): return "COALESCE(" + self.condition(condition, now: now) + ", false)"
+        case .condition(let condition): return self.condition(condition, now: now)
         }
     }
 

@@ -101,7 +101,7 @@ struct SegmentRuleTests {
     func placeholders() throws {
         let rule = try SegmentRule.parse(Self.json(#"{"all": [{"field": "country", "op": "eq", "value": "de"}, {"field": "created_at", "op": "within_days", "value": 7}]}"#))
         let sql = rule.sql(now: Date(timeIntervalSince1970: 0), offset: 2)
-        #expect(sql.text == "(COALESCE(country = $3, false) AND COALESCE(created_at >= $4 - $5 * interval '1 day', false))")
+        #expect(sql.text == "(country = $3 AND created_at >= $4 - $5 * interval '1 day')")
         #expect(sql.parameters == [.text("DE"), .time(Date(timeIntervalSince1970: 0)), .integer(7)])
     }
 }
