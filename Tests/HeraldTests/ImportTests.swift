@@ -220,6 +220,35 @@ struct ImportTests {
         }
     }
 
+    @Test("two slow uploads at once are the limit: a third is refused with server_busy, not queued on the pool")
+    func concurrentLimit() async throws {
+        try await TestHerald.with { herald in
+            var feeds: [AsyncStream<[UInt8]>.Continuation] = []
+            var imports: [Task<ContactImportRecord, any Error>] = []
+            for index in 0..<2 {
+                let (stream, feed) = AsyncStream<[UInt8]>.makeStream()
+                feed.yield(Array("phone\n+1415200000\(index)\n".utf8))
+                feeds.append(feed)
+                imports.append(Task { try await herald.core.imports.run(stream, options: .init()) })
+            }
+            // Both have started (their import rows exist) and wait for the rest of their files.
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try await herald.pool.query("SELECT count(*)::int8 FROM imports")[0].decode(0, as: Int64.self) < 2 {
+                guard ContinuousClock.now < deadline else { Issue.record("the two imports did not start"); return }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let third = AsyncStream<[UInt8]> { $0.yield(Array("phone\n+14152000009\n".utf8)); $0.finish() }
+            let error = await #expect(throws: HeraldError.self) { _ = try await herald.core.imports.run(third, options: .init()) }
+            #expect(error?.code == .serverBusy)
+            #expect(error?.retryAfter == 10)
+            for feed in feeds { feed.finish() }
+            for task in imports { #expect(try await task.value.imported == 1) }
+            // A slot is free again.
+            let fourth = AsyncStream<[UInt8]> { $0.yield(Array("phone\n+14152000008\n".utf8)); $0.finish() }
+            #expect(try await herald.core.imports.run(fourth, options: .init()).imported == 1)
+        }
+    }
+
     @Test("header columns: known names in any spelling, the rest attributes by their normalised header")
     func columns() throws {
         let columns = try ContactImport.columns(["Email", "PHONE", "First-Name", "last name", "Tags", "Customer Tier"])

@@ -12,9 +12,15 @@ public struct ImportService: Sendable {
     let pool: PostgresPool
     let logger: Logger
 
-    public init(store: ImportStore, pool: PostgresPool, logger: Logger) {
+    /// Imports running at once in this process. Each holds a database connection for as long as
+    /// its file takes to arrive, so a few slow uploads must not take the whole pool: more are
+    /// refused (503 `server_busy` with `Retry-After`) rather than queued.
+    let running: ConcurrencyLimiter
+
+    public init(store: ImportStore, pool: PostgresPool, maximumConcurrent: Int = 2, logger: Logger) {
         self.store = store
         self.pool = pool
+        self.running = ConcurrencyLimiter(maxRunning: maximumConcurrent, maxWaiting: 0)
         self.logger = logger
     }
 
@@ -50,6 +56,16 @@ public struct ImportService: Sendable {
     /// with its cause, and is rethrown.
     public func run<Chunks: AsyncSequence>(
         _ chunks: Chunks, options: Options, progress: @Sendable (Progress) -> Void = { _ in }
+    ) async throws -> ContactImportRecord where Chunks.Element == [UInt8] {
+        do {
+            return try await running.run { try await importing(chunks, options: options, progress: progress) }
+        } catch is ConcurrencyLimiter.Full {
+            throw HeraldError(.serverBusy, "\(running.maxRunning) imports are running; try again when one has finished", retryAfter: 10)
+        }
+    }
+
+    private func importing<Chunks: AsyncSequence>(
+        _ chunks: Chunks, options: Options, progress: @Sendable (Progress) -> Void
     ) async throws -> ContactImportRecord where Chunks.Element == [UInt8] {
         var country: String?
         if let raw = options.country {
