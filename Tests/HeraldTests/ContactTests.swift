@@ -108,6 +108,9 @@ struct ContactTests {
                 let (_, created) = try await Self.call(client, "/v1/contacts", .post, auth,
                                                        ["phone": "+14155550102", "first_name": "Grace", "tags": ["vip"]])
                 let id = try #require(created["id"] as? String)
+                let (badAt, refusal) = try await Self.call(client, "/v1/contacts/\(id)/unsubscribe", .post, auth, ["at": "soon"])
+                #expect(badAt == .badRequest)
+                #expect(Self.error(refusal).field == "at", "the body is the consent: its fields are named bare")
                 let (status, unsubscribed) = try await Self.call(client, "/v1/contacts/\(id)/unsubscribe", .post, auth,
                                                                  ["text": "asked on the phone"])
                 #expect(status == .ok)

@@ -155,24 +155,27 @@ public enum ContactRules {
         guard (1...64).contains(source.count),
             source.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.:-".unicodeScalars.contains($0)) })
         else {
-            throw HeraldError.validation("\(field).source", "must be 1 to 64 letters, digits or _ . : -")
+            throw HeraldError.validation(path(field, "source"), "must be 1 to 64 letters, digits or _ . : -")
         }
         let text = raw.text?.trimmedOfWhitespace
         if let text, text.count > maximumConsentText {
-            throw HeraldError.validation("\(field).text", "must be at most \(maximumConsentText) characters")
+            throw HeraldError.validation(path(field, "text"), "must be at most \(maximumConsentText) characters")
         }
         var ip: String?
         if let raw = raw.ip?.trimmedOfWhitespace, !raw.isEmpty {
             guard raw.utf8.count <= 64, let address = IPAddress(raw) else {
-                throw HeraldError.validation("\(field).ip", "must be an IPv4 or IPv6 address")
+                throw HeraldError.validation(path(field, "ip"), "must be an IPv4 or IPv6 address")
             }
             ip = address.description
         }
         if let at = raw.at, at > now.addingTimeInterval(300) {
-            throw HeraldError.validation("\(field).at", "must not be in the future")
+            throw HeraldError.validation(path(field, "at"), "must not be in the future")
         }
         return Consent(source: source.lowercased(), text: text?.isEmpty == true ? nil : text, ip: ip, at: raw.at)
     }
+
+    /// `consent.at`, or `at` when the consent is the whole body.
+    static func path(_ parent: String, _ key: String) -> String { parent.isEmpty ? key : "\(parent).\(key)" }
 
     /// A search term: trimmed, at most 100 characters; empty is none.
     public static func search(_ raw: String?, field: String = "search") throws -> String? {

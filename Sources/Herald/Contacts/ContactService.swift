@@ -116,7 +116,8 @@ public struct ContactService: Sendable {
     /// Subscribes or unsubscribes the contact, with a ledger entry (`consent` says how the person
     /// agreed or asked; `source` when it says nothing).
     public func setSubscribed(id: UUID, _ subscribe: Bool, consent raw: ConsentInput?, source: String, actor: String?) async throws -> Contact {
-        let consent = try ContactRules.consent(raw ?? ConsentInput(), defaultSource: source, now: clock.now)
+        // The body of subscribe / unsubscribe is the consent itself: its fields are named bare.
+        let consent = try ContactRules.consent(raw ?? ConsentInput(), defaultSource: source, now: clock.now, field: "")
         let change = ConsentStore.Change(phone: "", subscribe: subscribe, source: consent.source, text: consent.text,
                                          ip: consent.ip, actor: actor, consentedAt: consent.at)
         guard let contact = try await store.setSubscribed(id: id, change) else { throw Self.notFound }

@@ -78,8 +78,10 @@ struct ContactRoutes {
         let ip: String?
         let at: String?
 
+        /// `field` is where the object sits in the request (`consent`), or empty when it is the body.
         func domain(field: String) throws -> ConsentInput {
-            ConsentInput(source: source, text: text, ip: ip, at: try at.map { try ContactRules.timestamp($0, field: "\(field).at") })
+            ConsentInput(source: source, text: text, ip: ip,
+                         at: try at.map { try ContactRules.timestamp($0, field: field.isEmpty ? "at" : "\(field).at") })
         }
     }
 
