@@ -229,13 +229,16 @@ extension SegmentRule {
         }
     }
 
-    static func isAttributeKey(_ key: String) -> Bool {
+    /// A contact attribute's key: a letter or `_`, then letters, digits or `_`, at most 64 — so
+    /// that `attributes.<key>` names exactly one attribute. Contacts are held to the same rule.
+    public static func isAttributeKey(_ key: String) -> Bool {
         let scalars = Array(key.unicodeScalars)
         guard let first = scalars.first, scalars.count <= 64, first == "_" || (first.isASCII && first.properties.isAlphabetic) else { return false }
         return scalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
     }
 
-    static func timestamp(_ raw: String) -> Date? {
+    /// An RFC 3339 time (`2026-12-01T09:00:00Z`, fractions and offsets allowed); nil otherwise.
+    public static func timestamp(_ raw: String) -> Date? {
         guard raw.utf8.count <= 40 else { return nil }
         let plain = ISO8601DateFormatter()
         plain.formatOptions = [.withInternetDateTime]

@@ -90,13 +90,7 @@ public enum ContactRules {
 
     /// An attribute key: a letter or `_`, then letters, digits or `_`, at most 64 — so that
     /// `attributes.<key>` in a segment rule names exactly one attribute.
-    public static func isAttributeKey(_ key: String) -> Bool {
-        let scalars = Array(key.unicodeScalars)
-        guard let first = scalars.first, scalars.count <= maximumAttributeKeyLength,
-            first == "_" || (first.isASCII && first.properties.isAlphabetic)
-        else { return false }
-        return scalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
-    }
+    public static func isAttributeKey(_ key: String) -> Bool { SegmentRule.isAttributeKey(key) }
 
     /// A CSV column header as an attribute key: trimmed, lowercased, spaces and `-` as `_`.
     public static func attributeKey(header: String) -> String? {
@@ -190,11 +184,7 @@ public enum ContactRules {
 extension ContactRules {
     /// An RFC 3339 time (`2026-12-01T09:00:00Z`, fractions and offsets allowed).
     public static func timestamp(_ raw: String, field: String) throws -> Date {
-        let plain = ISO8601DateFormatter()
-        plain.formatOptions = [.withInternetDateTime]
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        guard raw.utf8.count <= 40, let date = plain.date(from: raw) ?? fractional.date(from: raw) else {
+        guard let date = SegmentRule.timestamp(raw) else {
             throw HeraldError.validation(field, "must be an RFC 3339 time such as 2026-12-01T09:00:00Z")
         }
         return date

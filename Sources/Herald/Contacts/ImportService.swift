@@ -106,8 +106,6 @@ public struct ImportService: Sendable {
         do {
             let (imported, updated) = try await pool.withTransaction { connection in
                 try await ImportStore.createStaging(on: connection)
-                // A million rows take longer to merge than the pool's statement timeout allows.
-                try await connection.query("SET LOCAL statement_timeout = '30min'")
                 _ = try await connection.copyFrom(ImportStore.copyStatement) { writer in
                     func take(_ items: [CSVReader.Item]) async throws {
                         for item in items {

@@ -77,8 +77,10 @@ public struct ImportStore: Sendable {
 
     // MARK: Staging and merge, on one connection inside one transaction
 
-    /// The staging table of this transaction (dropped at commit).
+    /// The staging table of this transaction (dropped at commit), and room for a long merge: a
+    /// million rows take longer than the pool's statement timeout allows.
     static func createStaging(on connection: PostgresConnection) async throws {
+        try await connection.query("SET LOCAL statement_timeout = '30min'")
         try await connection.query(
             """
             CREATE TEMP TABLE import_rows (
