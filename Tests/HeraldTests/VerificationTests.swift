@@ -355,6 +355,13 @@ import Testing
             _ = try await Self.start(herald, to: "+14155560123")
             let blocks = try await herald.core.verifications.blockedPrefixes()
             #expect(blocks.map(\.prefix) == ["+1415555"])
+            // A prefix that is not one (the API fuzzer sent NUL and lone surrogates: PostgreSQL refused them, a 500).
+            for hostile in ["\u{95}t\u{0}\u{FFFD}*****", "1415555", "+", "+0123", "+1415555' OR '1'='1", String(repeating: "9", count: 40)] {
+                await #expect(throws: HeraldError.self) { try await herald.core.verifications.liftBlock(prefix: hostile, by: "test") }
+                do { try await herald.core.verifications.liftBlock(prefix: hostile, by: "test") } catch let error as HeraldError {
+                    #expect(error.code == .validationFailed && error.field == "prefix", "\(hostile.debugDescription)")
+                }
+            }
             try await herald.core.verifications.liftBlock(prefix: "+1415555", by: "test")
             #expect(try await herald.core.verifications.blockedPrefixes().isEmpty)
             _ = try await Self.start(herald, to: "+14155552000")

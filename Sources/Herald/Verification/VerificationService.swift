@@ -534,6 +534,12 @@ public struct VerificationService: Sendable {
 
     /// Lifts a block: the prefix is judged afresh from now on.
     public func liftBlock(prefix: String, by actor: String) async throws {
+        // A block's prefix is a number without its last four digits: `+`, then digits.
+        guard (2...16).contains(prefix.utf8.count), prefix.hasPrefix("+"), prefix.utf8.dropFirst().first != UInt8(ascii: "0"),
+            prefix.utf8.dropFirst().allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+        else {
+            throw HeraldError.validation("prefix", "must be a number range such as +1415555 (+ and up to 15 digits)")
+        }
         guard try await store.lift(prefix: prefix, by: actor, now: clock.now) else {
             throw HeraldError(.notFound, "no block in force for this prefix")
         }
