@@ -43,9 +43,11 @@ public struct HeraldCore: Sendable {
         /// Purges what expires (sessions, idempotency keys, delivered events, …) and marks
         /// verifications past their lifetime expired.
         public let housekeeping: Housekeeping
+        /// Starts scheduled campaigns and feeds sending ones into the queue.
+        public let campaignScheduler: CampaignScheduler
 
         /// All of them, in start order.
-        public var all: [any Service] { [dispatcher, queueListener, leaseReaper, eventSender, housekeeping] }
+        public var all: [any Service] { [dispatcher, queueListener, leaseReaper, eventSender, housekeeping, campaignScheduler] }
     }
 
     public let configuration: HeraldConfiguration
@@ -64,6 +66,7 @@ public struct HeraldCore: Sendable {
     public let contacts: ContactService
     public let imports: ImportService
     public let segments: SegmentService
+    public let campaigns: CampaignService
     public let messages: MessageService
     public let verifications: VerificationService
     public let providers: ProviderService
@@ -156,6 +159,10 @@ public struct HeraldCore: Sendable {
         segments = SegmentService(store: segmentStore, clock: clock, logger: logger)
         contacts = ContactService(store: ContactStore(pool: pool), segments: segmentStore, consent: consentStore, messages: messages,
                                   clock: clock, logger: logger)
+        let campaignWake = WakeSignal()
+        campaigns = CampaignService(store: CampaignStore(pool: pool), templates: templates, segments: segments, settings: settings,
+                                    clock: clock, wake: { campaignWake.signal() }, onQueued: { wakeUp.signal(); notifier.notify() },
+                                    logger: logger.with("component", "campaigns"))
         imports = ImportService(store: ImportStore(pool: pool), pool: pool, logger: logger)
         // Receipts have their own pool: a flood of them must not hold the dispatcher's connections.
         webhooks = WebhookService(directory: directory, messages: messageStore, queue: QueueStore(pool: self.database.receiptPool),
@@ -182,7 +189,8 @@ public struct HeraldCore: Sendable {
                                               logger: logger.with("component", "events")),
             housekeeping: Housekeeping(identity: identity, idempotency: idempotencyStore, events: eventStore,
                                        webhooks: webhookStore, providers: providerStore, verifications: verifications, clock: clock,
-                                       logger: logger.with("component", "housekeeping")))
+                                       logger: logger.with("component", "housekeeping")),
+            campaignScheduler: CampaignScheduler(campaigns: campaigns, wakeUp: campaignWake, logger: logger.with("component", "campaign-scheduler")))
     }
 
     /// Resolves the configured database (`DATABASE_URL`, or the embedded cluster, started

@@ -79,5 +79,6 @@ public func buildRouter(_ core: HeraldCore, options: HTTPOptions = HTTPOptions()
     ContactRoutes(contacts: core.contacts).register(on: registrar)
     ImportRoutes(imports: core.imports).register(on: registrar)
     SegmentRoutes(segments: core.segments).register(on: registrar)
+    CampaignRoutes(campaigns: core.campaigns).register(on: registrar)
     return router
 }

@@ -79,6 +79,8 @@ public enum ContactImport {
         public var line: Int
         public var phone: String
         public var country: String?
+        /// libphonenumber's type of the number (`mobile`, `fixed_line`, …).
+        public var lineType: String?
         public var firstName: String?
         public var lastName: String?
         public var locale: String?
@@ -88,7 +90,8 @@ public enum ContactImport {
         public var attributes: [(key: String, value: String)]
 
         public static func == (lhs: Row, rhs: Row) -> Bool {
-            lhs.line == rhs.line && lhs.phone == rhs.phone && lhs.country == rhs.country && lhs.firstName == rhs.firstName
+            lhs.line == rhs.line && lhs.phone == rhs.phone && lhs.country == rhs.country && lhs.lineType == rhs.lineType
+                && lhs.firstName == rhs.firstName
                 && lhs.lastName == rhs.lastName && lhs.locale == rhs.locale && lhs.timezone == rhs.timezone && lhs.tags == rhs.tags
                 && lhs.attributes.map(\.key) == rhs.attributes.map(\.key) && lhs.attributes.map(\.value) == rhs.attributes.map(\.value)
         }
@@ -145,7 +148,7 @@ public enum ContactImport {
                 // The country hint is the row's or the import's: say which field is wrong.
                 return fail(error.field == "country" ? (rowCountry == nil ? "country (import)" : "country") : "phone", error.message)
             }
-            var row = Row(line: record.line, phone: number.e164, country: number.regionCode, tags: [], attributes: [])
+            var row = Row(line: record.line, phone: number.e164, country: number.regionCode, lineType: number.type.rawValue, tags: [], attributes: [])
             row.firstName = try ContactRules.name(cell(columns.firstName), field: "first_name")
             row.lastName = try ContactRules.name(cell(columns.lastName), field: "last_name")
             if let locale = cell(columns.locale) {

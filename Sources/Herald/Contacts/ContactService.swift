@@ -45,7 +45,7 @@ public struct ContactService: Sendable {
                                 ip: consent?.ip, actor: actor, consentedAt: consent?.at)
         }
         let upsert = ContactStore.Upsert(
-            phone: number.e164, country: number.regionCode,
+            phone: number.e164, country: number.regionCode, lineType: number.type.rawValue,
             change: { current in
                 var next = current
                 next.country = number.regionCode ?? current.country

@@ -26,6 +26,8 @@ public struct ContactStore: Sendable {
     public struct Upsert: Sendable {
         public var phone: String
         public var country: String?
+        /// libphonenumber's type of the number (`mobile`, `fixed_line`, …), stored for campaign estimates.
+        public var lineType: String?
         /// Applied to the stored contact (or to an empty one for a new number); throws to refuse.
         public var change: @Sendable (Contact) throws -> Contact
         /// The ledger entry for an opt-in given with this upsert (always written for a new contact).
@@ -43,7 +45,7 @@ public struct ContactStore: Sendable {
             if row == nil {
                 row = try await connection.query(
                     """
-                    INSERT INTO contacts (phone, country) VALUES (\(upsert.phone), \(upsert.country))
+                    INSERT INTO contacts (phone, country, line_type) VALUES (\(upsert.phone), \(upsert.country), \(upsert.lineType))
                     ON CONFLICT (phone) DO NOTHING
                     RETURNING \(Self.columns), false AS deleted
                     """).first
@@ -67,11 +69,16 @@ public struct ContactStore: Sendable {
                     UPDATE contacts SET country = \(next.country), first_name = \(next.firstName), last_name = \(next.lastName),
                         locale = \(next.locale), timezone = \(next.timezone), attributes = \(PostgresJSON(next.attributes)),
                         tags = \(next.tags), subscribed = \(next.subscribed), deleted_at = NULL,
+                        line_type = COALESCE(\(upsert.lineType), line_type),
                         created_at = CASE WHEN deleted_at IS NULL THEN created_at ELSE now() END, updated_at = now()
                     WHERE id = \(current.id)
                     RETURNING \(Self.columns)
                     """)
                 stored = try Self.contact(rows[0])
+            } else if let lineType = upsert.lineType {
+                // Contacts stored before numbers' types were kept learn theirs.
+                try await connection.query(
+                    "UPDATE contacts SET line_type = \(lineType) WHERE id = \(current.id) AND line_type IS DISTINCT FROM \(lineType)")
             }
             if let consent { try await ConsentStore.append(consent, contactID: stored.id, on: connection) }
             return (stored, created || revived)

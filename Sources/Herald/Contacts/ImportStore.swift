@@ -84,20 +84,21 @@ public struct ImportStore: Sendable {
         try await connection.query(
             """
             CREATE TEMP TABLE import_rows (
-                line integer, phone text, country text, first_name text, last_name text, locale text, timezone text,
+                line integer, phone text, country text, line_type text, first_name text, last_name text, locale text, timezone text,
                 tags text[], attributes jsonb
             ) ON COMMIT DROP
             """)
     }
 
     static let copyStatement: PostgresQuery =
-        "COPY import_rows (line, phone, country, first_name, last_name, locale, timezone, tags, attributes) FROM STDIN"
+        "COPY import_rows (line, phone, country, line_type, first_name, last_name, locale, timezone, tags, attributes) FROM STDIN"
 
     /// Writes one accepted row into the COPY.
     static func write(_ row: ContactImport.Row, to writer: PostgresCopyWriter) async throws {
         writer.appendField(row.line)
         writer.appendField(row.phone)
         writer.appendField(row.country)
+        writer.appendField(row.lineType)
         writer.appendField(row.firstName)
         writer.appendField(row.lastName)
         writer.appendField(row.locale)
@@ -116,11 +117,12 @@ public struct ImportStore: Sendable {
         let rows = try await connection.query(
             """
             WITH merged AS (
-                INSERT INTO contacts AS c (phone, country, first_name, last_name, locale, timezone, attributes, tags, subscribed)
-                SELECT phone, country, first_name, last_name, locale, timezone, attributes, tags, true
+                INSERT INTO contacts AS c (phone, country, line_type, first_name, last_name, locale, timezone, attributes, tags, subscribed)
+                SELECT phone, country, line_type, first_name, last_name, locale, timezone, attributes, tags, true
                 FROM import_rows ORDER BY phone
                 ON CONFLICT (phone) DO UPDATE SET
                     country = COALESCE(excluded.country, c.country),
+                    line_type = COALESCE(excluded.line_type, c.line_type),
                     first_name = COALESCE(excluded.first_name, c.first_name),
                     last_name = COALESCE(excluded.last_name, c.last_name),
                     locale = COALESCE(excluded.locale, c.locale),
@@ -136,6 +138,7 @@ public struct ImportStore: Sendable {
                        COALESCE(excluded.last_name, c.last_name), COALESCE(excluded.locale, c.locale),
                        COALESCE(excluded.timezone, c.timezone))
                       IS DISTINCT FROM (c.country, c.first_name, c.last_name, c.locale, c.timezone)
+                   OR excluded.line_type IS DISTINCT FROM c.line_type
                    OR NOT c.attributes @> excluded.attributes
                    OR NOT c.tags @> excluded.tags
                 RETURNING c.id, c.phone, (xmax = 0) AS inserted

@@ -84,7 +84,16 @@ public struct SegmentStore: Sendable {
     }
 
     func delete(id: UUID) async throws -> Bool {
-        try await pool.query("DELETE FROM segments WHERE id = \(id)").affectedRows == 1
+        if try await pool.query(
+            """
+            DELETE FROM segments WHERE id = \(id)
+              AND NOT EXISTS (SELECT 1 FROM campaigns WHERE segment_id = \(id) AND status NOT IN ('completed', 'canceled'))
+            """).affectedRows == 1 { return true }
+        // Still there: a campaign that has not finished uses it.
+        if try await !pool.query("SELECT 1 FROM segments WHERE id = \(id)").isEmpty {
+            throw HeraldError(.inUse, "a campaign that has not finished uses this segment; cancel or finish it first")
+        }
+        return false
     }
 
     /// How many contacts (not deleted) the rule matches, and how many of them are subscribed.

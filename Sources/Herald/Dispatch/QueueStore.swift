@@ -50,7 +50,8 @@ public struct QueueStore: Sendable {
         let rows = try await pool.query(
             """
             WITH due AS (
-                SELECT id, status AS locked_status, kind = 'marketing' AND EXISTS (
+                -- Campaign messages honour opt-outs whatever their template's kind.
+                SELECT id, status AS locked_status, (kind = 'marketing' OR campaign_id IS NOT NULL) AND EXISTS (
                     SELECT 1 FROM contacts c WHERE c.phone = messages.to_number AND NOT c.subscribed) AS opted_out,
                     -- A code is not sent after it expired: the user has given up on it.
                     COALESCE(code_expires_at <= \(now), false) AS code_expired

@@ -72,6 +72,10 @@ public struct NewMessage: Sendable {
         self.locale = locale; self.templateID = templateID; self.campaignID = campaignID; self.contactID = contactID
         self.apiKeyID = apiKeyID; self.pinnedProviderID = pinnedProviderID; self.sendAfter = sendAfter
     }
+
+    /// Its place in the queue (lower goes first): a campaign's messages, whatever their kind,
+    /// never go ahead of one-off transactional messages and codes.
+    public var priority: Int16 { campaignID == nil ? kind.priority : MessageKind.marketing.priority }
 }
 
 /// Filters of `GET /v1/messages`.

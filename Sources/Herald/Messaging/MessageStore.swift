@@ -57,7 +57,7 @@ public struct MessageStore: Sendable {
     static func insertValues(_ new: NewMessage, measured text: MessageText, now: Date) -> PostgresQuery {
         """
         COALESCE(\(new.id), gen_random_uuid()), \(new.to), \(new.country), \(new.from), \(new.body), \(new.channel.rawValue),
-        \(new.kind.rawValue), \(new.kind.priority), 'queued', \(text.encoding.rawValue), \(text.segments), \(text.characters),
+        \(new.kind.rawValue), \(new.priority), 'queued', \(text.encoding.rawValue), \(text.segments), \(text.characters),
         \(new.locale), \(new.templateID), \(new.campaignID), \(new.contactID), \(new.apiKeyID), \(new.pinnedProviderID),
         COALESCE(\(new.sendAfter), \(now)::timestamptz), \(new.code?.verificationID), \(new.code?.sealedCode), \(new.code?.expiresAt)
         """
@@ -118,7 +118,7 @@ public struct MessageStore: Sendable {
                    v.code_expires_at
             FROM unnest(\(news.map { $0.id ?? UUID() })::uuid[], \(news.map(\.to))::text[], \(news.map(\.country))::text[],
                         \(news.map(\.from))::text[], \(news.map(\.body))::text[], \(news.map(\.channel.rawValue))::text[],
-                        \(news.map(\.kind.rawValue))::text[], \(news.map(\.kind.priority))::int2[], \(texts.map(\.encoding.rawValue))::text[],
+                        \(news.map(\.kind.rawValue))::text[], \(news.map(\.priority))::int2[], \(texts.map(\.encoding.rawValue))::text[],
                         \(texts.map(\.segments))::int[], \(texts.map(\.characters))::int[], \(news.map(\.locale))::text[],
                         \(news.map(\.templateID))::uuid[], \(news.map(\.campaignID))::uuid[], \(news.map(\.contactID))::uuid[],
                         \(news.map(\.apiKeyID))::uuid[], \(news.map(\.pinnedProviderID))::uuid[], \(news.map(\.sendAfter))::timestamptz[],

@@ -84,6 +84,10 @@ public struct HeraldError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidRule = "invalid_rule"
         /// A request body (a CSV import) is larger than allowed.
         case payloadTooLarge = "payload_too_large"
+        /// The campaign's status does not allow this (pausing a draft, editing a sending campaign).
+        case invalidState = "invalid_state"
+        /// Something still uses it (a template or segment of a campaign that has not finished).
+        case inUse = "in_use"
     }
 
     public let code: Code

@@ -83,7 +83,16 @@ public struct TemplateStore: Sendable {
 
     /// False when there was no such template. Messages keep their text; their `template_id` becomes NULL.
     public func delete(id: UUID) async throws -> Bool {
-        try await pool.query("DELETE FROM templates WHERE id = \(id)").affectedRows == 1
+        if try await pool.query(
+            """
+            DELETE FROM templates WHERE id = \(id)
+              AND NOT EXISTS (SELECT 1 FROM campaigns WHERE template_id = \(id) AND status NOT IN ('completed', 'canceled'))
+            """).affectedRows == 1 { return true }
+        // Still there: a campaign that has not finished uses it.
+        if try await !pool.query("SELECT 1 FROM templates WHERE id = \(id)").isEmpty {
+            throw HeraldError(.inUse, "a campaign that has not finished uses this template; cancel or finish it first")
+        }
+        return false
     }
 
     static let nameTaken = HeraldError(.alreadyExists, "a template with this name already exists", field: "name")

@@ -62,7 +62,7 @@ struct APIError: Error, HTTPResponseError {
             case .forbidden, .csrfFailed, .countryNotAllowed, .invalidSignature: .forbidden
             case .passwordChangeRequired, .invalidCurrentPassword: .forbidden
             case .alreadyExists, .recipientUnsubscribed, .idempotencyConflict: .conflict
-            case .lastAdmin: .conflict
+            case .lastAdmin, .invalidState, .inUse: .conflict
             case .providerError: .badGateway
             case .secretsRequired: .badRequest
             case .secretsUnreadable: .serviceUnavailable
