@@ -128,7 +128,8 @@ struct CampaignRoutes {
     static func optionalObject(_ request: Request, context: HeraldRequestContext) async throws -> [String: JSONValue] {
         let length = request.headers[.contentLength].flatMap { Int($0) }
         if request.headers[.contentType] == nil && (length ?? 0) == 0 { return [:] }
-        return try await JSON.decode([String: JSONValue].self, from: request, context: context)
+        let data = try await JSON.body(of: request, context: context)
+        return data.isEmpty ? [:] : try JSON.decode([String: JSONValue].self, from: data)
     }
 
     func register(on router: RouteRegistrar) {
