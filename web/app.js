@@ -2,6 +2,7 @@
 // rendered with text nodes and textContent only (CSP `default-src 'self'`, no inline code).
 import { api, setCsrfToken, whenUnauthorized } from './lib/api.js';
 import { replace } from './lib/dom.js';
+import * as campaigns from './pages/campaigns.js';
 import * as contacts from './pages/contacts.js';
 import * as messages from './pages/messages.js';
 import * as outbox from './pages/outbox.js';
@@ -11,7 +12,7 @@ import * as settings from './pages/settings.js';
 import * as users from './pages/users.js';
 import * as verifications from './pages/verifications.js';
 
-const routes = { messages, verifications, contacts, segments, outbox, providers, settings, users };
+const routes = { messages, verifications, contacts, segments, campaigns, outbox, providers, settings, users };
 const state = { session: null, unmount: null, route: null };
 
 function show(view) {
