@@ -9,10 +9,11 @@ import * as outbox from './pages/outbox.js';
 import * as providers from './pages/providers.js';
 import * as segments from './pages/segments.js';
 import * as settings from './pages/settings.js';
+import * as templates from './pages/templates.js';
 import * as users from './pages/users.js';
 import * as verifications from './pages/verifications.js';
 
-const routes = { messages, verifications, contacts, segments, campaigns, outbox, providers, settings, users };
+const routes = { messages, verifications, contacts, segments, templates, campaigns, outbox, providers, settings, users };
 const state = { session: null, unmount: null, route: null };
 
 function show(view) {

@@ -269,6 +269,45 @@ struct TemplateHTTPTests {
         }
     }
 
+    @Test("marketing templates count the opt-out footer; preview fills a contact's data and locale and appends the footer")
+    func footerAndContactPreview() async throws {
+        try await TestHerald.with { herald in
+            let auth = try await herald.bearer(["campaigns"])
+            let (contact, _) = try await herald.core.contacts.upsert(
+                ContactInput(phone: "+4915112345678", firstName: "Jonas", locale: "de-AT", attributes: ["plan": .string("pro")]),
+                source: "api", actor: nil)
+            try await herald.test { client in
+                // 150 GSM-7 characters: one part alone, two with the footer.
+                let long = String(repeating: "a", count: 150)
+                let created = try await client.execute(uri: "/v1/templates", method: .post, headers: auth,
+                                                       body: jsonBody(["name": "promo", "kind": "marketing", "body": long]))
+                #expect(created.json["footer"] as? String == "Reply STOP to opt out")
+                #expect(created.json["segments"] as? Int == 2 && created.json["characters"] as? Int == 172)
+                let saysStop = try await client.execute(uri: "/v1/templates", method: .post, headers: auth,
+                                                        body: jsonBody(["name": "promo2", "kind": "marketing", "body": "Sale! Text STOP to stop"]))
+                #expect(saysStop.json["footer"] is NSNull && saysStop.json["segments"] as? Int == 1)
+                let plain = try await client.execute(uri: "/v1/templates", method: .post, headers: auth,
+                                                     body: jsonBody(["name": "plain", "body": long]))
+                #expect(plain.json["footer"] is NSNull && plain.json["segments"] as? Int == 1, "transactional: no footer")
+
+                let preview = try await client.execute(uri: "/v1/templates/preview", method: .post, headers: auth, body: jsonBody([
+                    "body": "Hi {{first_name}}", "translations": ["de": "Hallo {{first_name}}, dein {{plan}}-Angebot"],
+                    "contact_id": contact.id.uuidString, "kind": "marketing"]))
+                #expect(preview.status == .ok)
+                #expect(preview.json["text"] as? String == "Hallo Jonas, dein pro-Angebot\nReply STOP to opt out")
+                #expect(preview.json["locale"] as? String == "de" && preview.json["footer_added"] as? Bool == true)
+                let given = try await client.execute(uri: "/v1/templates/preview", method: .post, headers: auth, body: jsonBody([
+                    "body": "Hi {{first_name}}", "contact_id": contact.id.uuidString, "variables": ["first_name": "Anna"]]))
+                #expect(given.json["text"] as? String == "Hi Anna" && given.json["footer_added"] as? Bool == false)
+                for (body, field) in [(["body": "x", "contact_id": UUID().uuidString], "contact_id"), (["body": "x", "contact_id": "1"], "contact_id"),
+                                      (["body": "x", "kind": "spam"], "kind")] {
+                    let bad = try await client.execute(uri: "/v1/templates/preview", method: .post, headers: auth, body: jsonBody(body))
+                    #expect(bad.status == .badRequest && bad.errorField == field)
+                }
+            }
+        }
+    }
+
     @Test("lists page newest first without repeats")
     func pagination() async throws {
         try await TestHerald.with { herald in

@@ -136,3 +136,44 @@ def test_create_review_launch_watch_and_pause(herald, browser):
     forged = browser_fetch(browser, "POST", f"/v1/campaigns/{slow['id']}/resume", None, csrf=False)
     assert forged["status"] == 403
     assert console_problems(browser) == []
+
+
+def test_template_editor_live_preview_for_a_contact(herald, browser):
+    wait = sign_in(browser, herald, timeout=30)
+    contact = browser_fetch(browser, "POST", "/v1/contacts",
+                            {"phone": "+4915112345678", "first_name": "Jonas", "locale": "de", "attributes": {"plan": "pro"}})
+    assert contact["status"] == 201
+    go(browser, wait, "templates", "Templates")
+    css(browser, "#template-name").send_keys("winter_offer")
+    # A curly apostrophe and an en dash force UCS-2: marked, and the fix offered.
+    css(browser, "#template-body").send_keys("Hi {{first_name}}, it’s our {{plan}} sale – today only")
+    wait.until(EC.text_to_be_present_in_element((By.ID, "template-meter"), "UCS-2"))
+    marks = [m.text for m in browser.find_elements(By.CSS_SELECTOR, "#template-preview-text mark.non-gsm")]
+    assert marks == ["’", "–"]
+    assert "(with the opt-out footer)" in css(browser, "#template-meter").text
+    visible(wait, "#template-apply-smart").click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "template-meter"), "GSM-7"))
+    assert css(browser, "#template-body").get_attribute("value") == "Hi {{first_name}}, it's our {{plan}} sale - today only"
+
+    # A translation, previewed with the German contact's own data and language.
+    css(browser, "#template-add-translation").click()
+    css(browser, "#template-translations .translation-locale").send_keys("de")
+    css(browser, "#template-translations .translation-text").send_keys("Hallo {{first_name}}, {{plan}}-Rabatt heute")
+    wait.until(lambda b: len(Select(css(b, "#template-sample")).options) == 2)
+    Select(css(browser, "#template-sample")).select_by_index(1)
+    wait.until(EC.text_to_be_present_in_element((By.ID, "template-preview-text"), "Hallo Jonas, pro-Rabatt heute\nReply STOP to opt out"))
+    screenshot(browser, "template-editor")
+
+    # Broken syntax is pointed at, then the template saves and lists.
+    body = css(browser, "#template-body")
+    body.send_keys(" {{#oops}")
+    wait.until(lambda b: css(b, "#template-preview-error").is_displayed())
+    assert "invalid" in css(browser, "#template-preview-error").text.lower() or "body" in css(browser, "#template-preview-error").text
+    for _ in range(len(" {{#oops}")):
+        body.send_keys("\ue003")  # backspace
+    wait.until(lambda b: not css(b, "#template-preview-error").is_displayed())
+    css(browser, "#template-save").click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "templates-table"), "winter_offer"))
+    row = css(browser, "#templates-table tr[data-name='winter_offer']")
+    assert "default, de" in row.text and "GSM-7" in row.text
+    assert console_problems(browser) == []

@@ -90,6 +90,8 @@ public struct TemplatePreview: Sendable {
     /// The text after smart-character replacement (curly quotes → straight, …), measured.
     public let smart: MessageText
     public let replacements: [SmartCharacters.Replacement]
+    /// The opt-out footer was appended (a marketing preview whose text lacked one).
+    public var footerAdded = false
 }
 
 /// A new template as the API receives it; ``TemplateService/create(_:)`` validates every field.

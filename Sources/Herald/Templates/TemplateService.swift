@@ -111,23 +111,47 @@ public struct TemplateService: Sendable {
         try await template(named: name).render(variables: variables, locale: locale)
     }
 
+    /// The opt-out footer a marketing template's messages get, and its keywords (a text that
+    /// already says how to opt out gets none).
+    public struct Footer: Sendable {
+        public var text: String
+        public var keywords: [String]
+        public init(text: String, keywords: [String]) { self.text = text; self.keywords = keywords }
+        public init(_ settings: Settings) { self.init(text: settings.marketingFooter, keywords: settings.optOut.keywords) }
+
+        /// `body` as it is sent: with the footer when it lacks one.
+        public func applied(to body: String) -> String { MessageService.withFooter(body, footer: text, keywords: keywords) }
+    }
+
     /// Renders an unsaved body (and optional translations) for `POST /v1/templates/preview`,
-    /// with the same rules and errors as saving and rendering.
+    /// with the same rules and errors as saving and rendering. `contact`: its fields and
+    /// attributes fill the variables `variables` does not name (and its locale is the default);
+    /// `footer`: a marketing message's opt-out footer, appended and counted.
     public static func preview(
-        body: String, translations: [String: String] = [:], variables: [String: JSONValue], locale: String?
+        body: String, translations: [String: String] = [:], variables: [String: JSONValue], locale: String?,
+        contact: Contact? = nil, footer: Footer? = nil
     ) throws -> TemplatePreview {
         try TemplateRules.body(body)
         let translations = try TemplateRules.translations(translations)
-        let resolved = try TemplateRules.resolve(locale: locale, translations: translations)
+        var values = variables
+        if let contact {
+            let recipient = CampaignPlanner.Recipient(
+                contactID: contact.id, phone: contact.phone, subscribed: contact.subscribed, country: contact.country,
+                firstName: contact.firstName, lastName: contact.lastName, locale: contact.locale, timezone: contact.timezone,
+                tags: contact.tags, attributes: contact.attributes)
+            values = CampaignPlanner.variables(of: recipient, phone: contact.phone).merging(variables) { _, given in given }
+        }
+        let resolved = try TemplateRules.resolve(locale: locale ?? contact?.locale, translations: translations)
         let field = resolved.map { "translations.\($0)" } ?? "body"
-        let text = try TemplateRules.render(resolved.map { translations[$0]! } ?? body, variables: variables, field: field)
+        let rendered = try TemplateRules.render(resolved.map { translations[$0]! } ?? body, variables: values, field: field)
+        let text = footer?.applied(to: rendered) ?? rendered
         let draft = Template(
             id: UUID(), name: "preview", channel: .sms, kind: .transactional, body: body, translations: translations,
             createdAt: Date(), updatedAt: Date())
         let smart = SmartCharacters.replace(text)
         return TemplatePreview(
             text: text, locale: resolved, variables: draft.variables, measured: MessageText(text),
-            smart: MessageText(smart.text), replacements: smart.replacements)
+            smart: MessageText(smart.text), replacements: smart.replacements, footerAdded: text != rendered)
     }
 
     static let notFound = HeraldError(.notFound, "no template with this id")

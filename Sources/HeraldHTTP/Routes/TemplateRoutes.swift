@@ -8,6 +8,11 @@ import SMS
 /// `/v1/templates*` (scope `campaigns`).
 struct TemplateRoutes {
     let templates: TemplateService
+    let contacts: ContactService
+    let settings: SettingsService
+
+    /// The opt-out footer marketing messages get now.
+    func footer() async throws -> TemplateService.Footer { TemplateService.Footer(try await settings.current()) }
 
     static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
         try JSON.response(value, status: status)
@@ -27,16 +32,26 @@ struct TemplateRoutes {
         let encoding: SMSEncoding
         let segments: Int
         let characters: Int
+        /// What marketing messages of this template get appended (counted in the figures above).
+        @Nullable var footer: String?
         let createdAt: Date
         let updatedAt: Date
 
         enum CodingKeys: String, CodingKey {
-            case id, name, channel, kind, body, translations, variables, encoding, segments, characters
+            case id, name, channel, kind, body, translations, variables, encoding, segments, characters, footer
             case createdAt = "created_at", updatedAt = "updated_at"
         }
 
-        init(template: Template) {
-            let measured = template.measuredBody
+        /// For a marketing template the figures are of the body with `footer` applied.
+        init(template: Template, footer: TemplateService.Footer) {
+            var measured = template.measuredBody
+            if template.kind == .marketing {
+                let sent = footer.applied(to: template.body)
+                if sent != template.body {
+                    measured = MessageText(sent)
+                    self.footer = footer.text.trimmingCharacters(in: .whitespacesAndNewlines)
+                }
+            }
             id = template.id.wire
             name = template.name
             channel = template.channel
@@ -66,9 +81,11 @@ struct TemplateRoutes {
         let smartEncoding: SMSEncoding
         let smartSegments: Int
         let replacements: [Replacement]
+        let footerAdded: Bool
 
         enum CodingKeys: String, CodingKey {
             case text, locale, variables, encoding, segments, characters, units, replacements
+            case footerAdded = "footer_added"
             case nonGSMCharacters = "non_gsm_characters", smartText = "smart_text"
             case smartEncoding = "smart_encoding", smartSegments = "smart_segments"
         }
@@ -86,6 +103,7 @@ struct TemplateRoutes {
             smartEncoding = preview.smart.encoding
             smartSegments = preview.smart.segments
             replacements = preview.replacements.map { Replacement(from: String($0.original), to: $0.replacement) }
+            footerAdded = preview.footerAdded
         }
     }
 
@@ -129,6 +147,15 @@ struct TemplateRoutes {
         let translations: [String: String]?
         let variables: [String: JSONValue]?
         let locale: String?
+        /// Fill the variables from this contact (given `variables` win).
+        let contactId: String?
+        /// `marketing`: append and count the opt-out footer.
+        let kind: String?
+
+        enum CodingKeys: String, CodingKey {
+            case body, translations, variables, locale, kind
+            case contactId = "contact_id"
+        }
     }
 
     // MARK: Routes
@@ -138,34 +165,49 @@ struct TemplateRoutes {
             try context.require(.campaigns, write: false)
             let (limit, cursor) = try request.listParameters()
             let page = try await templates.templates(limit: limit, cursor: cursor)
-            return try Self.response(ListResponse(data: page.items.map(TemplateBody.init), nextCursor: page.nextCursor))
+            let footer = try await footer()
+            return try Self.response(ListResponse(data: page.items.map { TemplateBody(template: $0, footer: footer) }, nextCursor: page.nextCursor))
         }
         router.post("/v1/templates") { request, context in
             try context.require(.campaigns, write: true)
             let body = try await JSON.decode(CreateRequest.self, from: request, context: context)
             let template = try await templates.create(
                 TemplateInput(name: body.name, channel: body.channel, kind: body.kind, body: body.body, translations: body.translations ?? [:]))
-            return try Self.response(TemplateBody(template: template), status: .created)
+            return try Self.response(TemplateBody(template: template, footer: try await footer()), status: .created)
         }
         // Renders without saving: changes nothing, so read access is enough.
         router.post("/v1/templates/preview") { request, context in
             try context.require(.campaigns, write: false)
             let body = try await JSON.decode(PreviewRequest.self, from: request, context: context)
+            var contact: Contact?
+            if let raw = body.contactId {
+                guard let id = UUID(uuidString: raw) else { throw HeraldError.validation("contact_id", "names no contact") }
+                do { contact = try await contacts.contact(id: id) } catch let error as HeraldError where error.code == .notFound {
+                    throw HeraldError.validation("contact_id", "names no contact")
+                }
+            }
+            var appended: TemplateService.Footer?
+            switch body.kind {
+            case nil, "transactional": break
+            case "marketing": appended = try await footer()
+            default: throw HeraldError.validation("kind", "must be marketing or transactional")
+            }
             let preview = try TemplateService.preview(
-                body: body.body, translations: body.translations ?? [:], variables: body.variables ?? [:], locale: body.locale)
+                body: body.body, translations: body.translations ?? [:], variables: body.variables ?? [:], locale: body.locale,
+                contact: contact, footer: appended)
             return try Self.response(PreviewBody(preview: preview))
         }
         router.get("/v1/templates/{id}") { _, context in
             try context.require(.campaigns, write: false)
             let template = try await templates.template(id: try context.parameters.uuid("id", what: "template"))
-            return try Self.response(TemplateBody(template: template))
+            return try Self.response(TemplateBody(template: template, footer: try await footer()))
         }
         router.patch("/v1/templates/{id}") { request, context in
             try context.require(.campaigns, write: true)
             let id = try context.parameters.uuid("id", what: "template")
             let body = try await JSON.decode(PatchRequest.self, from: request, context: context)
             let template = try await templates.update(id: id, body.patch)
-            return try Self.response(TemplateBody(template: template))
+            return try Self.response(TemplateBody(template: template, footer: try await footer()))
         }
         router.delete("/v1/templates/{id}") { _, context in
             try context.require(.campaigns, write: true)
