@@ -13,7 +13,7 @@ import PostgresTestSupport
 /// - `COPY … FROM STDIN` rows/s, beside `psql \copy` of the same file.
 ///
 /// Ratios, not absolute numbers, are the result: the machine is shared and noisy.
-/// Usage: `herald-bench [curl] [pool] [copy] [dispatch] [e2e] [verify] [import] [--seconds N] [--rows N]`.
+/// Usage: `herald-bench [curl] [pool] [copy] [dispatch] [e2e] [verify] [import] [campaign] [--seconds N] [--rows N] [--recipients N]`.
 @main
 struct Benchmarks {
     static func main() async throws {
@@ -54,9 +54,10 @@ struct Benchmarks {
         let backlog = option("--backlog", 100_000)
         let samples = option("--samples", 200)
         let rate = option("--rate", 500)
+        let recipients = option("--recipients", 1_000_000)
         let durable = arguments.contains("--durable")
         arguments.removeAll { $0 == "--durable" }
-        let selected = Set(arguments.isEmpty ? ["curl", "curl-isolated", "pool", "copy", "dispatch", "e2e", "verify", "import"] : arguments)
+        let selected = Set(arguments.isEmpty ? ["curl", "curl-isolated", "pool", "copy", "dispatch", "e2e", "verify", "import", "campaign"] : arguments)
         var results: [Result] = []
         if selected.contains("curl") { results.append(try await curlVersusWrk(seconds: seconds)) }
         if selected.contains("curl-isolated") { results.append(try await curlVersusWrkIsolated(seconds: seconds)) }
@@ -73,6 +74,13 @@ struct Benchmarks {
         }
         if selected.contains("import") {
             let benchmark = ImportBenchmark(rows: rows)
+            let report = benchmark.report(try await benchmark.run())
+            print("")
+            print(report)
+            try benchmark.write(report, to: try ResourceLocator.locate(explicit: nil) + "/BENCHMARKS.md")
+        }
+        if selected.contains("campaign") {
+            let benchmark = CampaignBenchmark(recipients: recipients, samples: samples)
             let report = benchmark.report(try await benchmark.run())
             print("")
             print(report)

@@ -25,35 +25,7 @@ extension Benchmarks {
 
         // Baseline: raw Curl → simulator, `window` requests in flight.
         status("dispatch: baseline, \(messages) raw Twilio requests through Curl")
-        var configuration = HTTPClient.Configuration()
-        configuration.maxConcurrentTransfers = window
-        configuration.maxConnectionsPerHost = window
-        let client = HTTPClient(configuration: configuration, logger: logger)
-        let sid = "AC" + String(repeating: "0", count: 32)
-        let url = simURL + "/2010-04-01/Accounts/\(sid)/Messages.json"
-        let baselineStart = ContinuousClock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            let perTask = messages / window
-            for task in 0..<window {
-                group.addTask(executorPreference: client.executor) {
-                    for index in 0..<(perTask + (task < messages % window ? 1 : 0)) {
-                        let body = FormEncoding.encode([
-                            ("To", "+1415555\(String(format: "%04d", index % 10000))"), ("From", "+15005550006"),
-                            ("Body", "baseline \(task)-\(index)"),
-                            ("StatusCallback", "http://127.0.0.1:9/webhooks/x/status?m=\(UUID().uuidString.lowercased())"),
-                        ])
-                        var request = Curl.HTTPRequest(method: .POST, url: url, body: Array(body.utf8))
-                        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-                        request.basicAuth = (username: sid, password: "bench-token")
-                        let response = try await client.send(request)
-                        guard response.status == 201 else { throw BenchmarkError("simulator answered \(response.status)") }
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
-        let baseline = Double(messages) / (ContinuousClock.now - baselineStart).seconds
-        await client.shutdown()
+        let baseline = try await rawCurlRate(simURL: simURL, messages: messages, window: window)
         _ = try? await HTTPClient(logger: logger).send(Curl.HTTPRequest(method: .DELETE, url: simURL + "/sim/messages"))
 
         // Herald: a private cluster, the real migrations, a Twilio provider pointing at the
@@ -76,7 +48,7 @@ extension Benchmarks {
                               resourceDirectory: resources, options: options, logger: logger)
         _ = try await core.providers.create(ProviderInput(
             name: "sim", type: "twilio",
-            config: ["account_sid": .string(sid), "auth_token": .string("bench-token"), "from": .string("+15005550006"),
+            config: ["account_sid": .string(BenchmarkStack.sid), "auth_token": .string("bench-token"), "from": .string("+15005550006"),
                      "base_url": .string(simURL)]))
         try await pool.query(
             """
@@ -125,6 +97,41 @@ extension Benchmarks {
         let settings = durable ? "durable PostgreSQL (fsync, synchronous_commit on)" : "PostgreSQL fsync off"
         return Result(name: "dispatch \(format(Double(messages))) queued messages → provider-sim (Twilio), submitted and recorded; \(settings)",
                       unit: "msg/s", herald: herald, baselineName: "raw Curl → provider-sim", baseline: baseline, target: 0.5)
+    }
+
+    /// The raw baseline: the `Curl` client alone posting `messages` Twilio-format requests to the
+    /// simulator at `simURL`, `window` in flight; requests per second.
+    static func rawCurlRate(simURL: String, messages: Int, window: Int) async throws -> Double {
+        let sid = BenchmarkStack.sid
+        var configuration = HTTPClient.Configuration()
+        configuration.maxConcurrentTransfers = window
+        configuration.maxConnectionsPerHost = window
+        let client = HTTPClient(configuration: configuration, logger: logger)
+        let url = simURL + "/2010-04-01/Accounts/\(sid)/Messages.json"
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let perTask = messages / window
+            for task in 0..<window {
+                group.addTask(executorPreference: client.executor) {
+                    for index in 0..<(perTask + (task < messages % window ? 1 : 0)) {
+                        let body = FormEncoding.encode([
+                            ("To", "+1415555\(String(format: "%04d", index % 10000))"), ("From", "+15005550006"),
+                            ("Body", "baseline \(task)-\(index)"),
+                            ("StatusCallback", "http://127.0.0.1:9/webhooks/x/status?m=\(UUID().uuidString.lowercased())"),
+                        ])
+                        var request = Curl.HTTPRequest(method: .POST, url: url, body: Array(body.utf8))
+                        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+                        request.basicAuth = (username: sid, password: BenchmarkStack.token)
+                        let response = try await client.send(request)
+                        guard response.status == 201 else { throw BenchmarkError("simulator answered \(response.status)") }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let rate = Double(messages) / (ContinuousClock.now - start).seconds
+        await client.shutdown()
+        return rate
     }
 
     static func freePort() throws -> Int {
