@@ -7,6 +7,11 @@
 -- that cannot take SMS without parsing a million of them.
 ALTER TABLE contacts ADD COLUMN line_type text;
 
+-- The opted-out numbers: the dispatcher's claim checks each campaign and marketing message
+-- against them. Without it the planner hashed "every unsubscribed contact" by scanning the whole
+-- table on every claim (120 ms per claim over 1,000,000 contacts: campaigns crawled at 1,100 msg/s).
+CREATE INDEX contacts_unsubscribed_idx ON contacts (phone) WHERE NOT subscribed;
+
 CREATE TABLE campaigns (
     id                  uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     name                text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
@@ -51,7 +56,9 @@ CREATE INDEX campaigns_active_idx ON campaigns (status) WHERE status IN ('schedu
 -- 'queued': its message exists (message_id); 'excluded': left out at launch; 'skipped': left
 -- out when its turn came. `reason` says why for the last two.
 CREATE TABLE campaign_recipients (
-    campaign_id uuid NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+    -- No foreign key: checking it cost 9 of a 1,000,000-recipient launch's 19 s. Only drafts and
+    -- scheduled campaigns are deleted, and they have no recipients yet (the delete removes any).
+    campaign_id uuid NOT NULL,
     contact_id  uuid NOT NULL,
     status      text NOT NULL CHECK (status IN ('pending', 'queued', 'excluded', 'skipped')),
     reason      text,

@@ -28,17 +28,18 @@ final class BenchmarkStack {
         self.sim = sim; self.server = server; self.embedded = embedded; self.pool = pool
     }
 
-    /// Starts both; `name` labels the status lines and the temporary directory.
-    static func start(name: String) async throws -> BenchmarkStack {
+    /// Starts both; `name` labels the status lines and the temporary directory. `receipts`: the
+    /// simulator posts delivery receipts back (after its default 100 ms).
+    static func start(name: String, receipts: Bool = true) async throws -> BenchmarkStack {
         let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let herald = bin.appendingPathComponent("herald").path
         let resources = try ResourceLocator.locate(explicit: nil)
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("herald-\(name)-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
 
-        // The simulator, receipts on (after its default 100 ms).
         let simPort = try Benchmarks.freePort()
-        let sim = try EndToEndBenchmark.start(herald, ["provider-sim", "--port", String(simPort), "--auth-token", token], environment: [:])
+        let sim = try EndToEndBenchmark.start(
+            herald, ["provider-sim", "--port", String(simPort), "--auth-token", token] + (receipts ? [] : ["--no-receipts"]), environment: [:])
         let simURL = "http://127.0.0.1:\(simPort)"
         try await Benchmarks.waitForHTTP(simURL + "/sim/stats")
 

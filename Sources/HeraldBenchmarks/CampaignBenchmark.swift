@@ -4,8 +4,8 @@ import Herald
 import Postgres
 
 /// `herald-bench campaign`: a campaign to `recipients` contacts through the release `herald serve`
-/// (embedded cluster, durable defaults) and `herald provider-sim` as a Twilio provider with
-/// receipts, beside the raw `Curl` → simulator rate measured first in the same run. Measures the
+/// (embedded cluster, durable defaults) and `herald provider-sim` as a Twilio provider (receipts
+/// off, as in the dispatch benchmark), beside the raw `Curl` → simulator rate measured first in the same run. Measures the
 /// launch (the audience frozen by one statement), the dispatch end to end (launch → every message
 /// submitted and recorded), a transactional message's latency to the simulator while the campaign
 /// sends, and Herald's peak RSS.
@@ -39,7 +39,8 @@ struct CampaignBenchmark {
     }
 
     func run() async throws -> Figures {
-        let stack = try await BenchmarkStack.start(name: "campaign")
+        // Receipts off, as in the dispatch benchmark: the figure is submission and its record.
+        let stack = try await BenchmarkStack.start(name: "campaign", receipts: false)
         defer { stack.stop() }
         let key = try stack.apiKey("bench", scope: "admin")
         let client = HTTPClient(logger: Benchmarks.logger)
@@ -48,7 +49,7 @@ struct CampaignBenchmark {
 
         let baselineMessages = min(recipients, 200_000)
         Benchmarks.status("campaign: baseline, \(baselineMessages) raw Twilio requests through Curl to the simulator")
-        let baseline = try await Benchmarks.rawCurlRate(simURL: stack.simURL, messages: baselineMessages, window: 512)
+        let baseline = try await Benchmarks.rawCurlRate(simURL: stack.simURL, messages: baselineMessages, window: 512, callbacks: false)
         Benchmarks.status("campaign: baseline \(Benchmarks.format(baseline)) req/s")
         _ = try await client.send(Curl.HTTPRequest(method: .DELETE, url: stack.simURL + "/sim/messages"))
 
@@ -112,7 +113,7 @@ struct CampaignBenchmark {
         return """
             Measured \(ISO8601DateFormatter().string(from: Date())) by `herald-bench campaign --recipients \(f.recipients)`: the release
             `herald serve` on its embedded cluster with durable defaults (fsync, synchronous commit), `herald provider-sim` as a Twilio
-            provider sending receipts, a marketing template rendered per contact, no quiet hours or cap; baseline: the `Curl`
+            provider (receipts off, as in the dispatch benchmark), a marketing template rendered per contact, no quiet hours or cap; baseline: the `Curl`
             client alone posting Twilio requests to the same simulator, 512 in flight, in the same run.
 
             | what | Herald | baseline | ratio | target |

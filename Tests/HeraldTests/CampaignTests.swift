@@ -277,6 +277,24 @@ import Testing
         }
     }
 
+    @Test("a scheduled campaign sent by hand goes now, not at its scheduled time")
+    func sendScheduledNow() async throws {
+        try await TestHerald.with { herald in
+            try await Self.seed(herald, count: 2)
+            let template = try await Self.template(herald)
+            let tomorrow = ISO8601DateFormatter().string(from: herald.clock.now.addingTimeInterval(86_400))
+            let created = try await herald.core.campaigns.create(
+                ["name": "Tomorrow", "template_id": .string(template.id.uuidString), "quiet_hours": .null,
+                 "schedule": .object(["send_at": .string(tomorrow)])], actor: nil)
+            #expect(try await herald.core.campaigns.schedule(id: created.id, [:]).status == .scheduled)
+            let sent = try await herald.core.campaigns.send(id: created.id)
+            #expect(sent.status == .sending && sent.schedule == .none)
+            #expect(try await herald.core.campaigns.feedPass().fed.queued == 2)
+            let times = try await Self.scheduledAt(herald, campaign: created.id)
+            #expect(times.count == 2 && times.values.allSatisfy { abs($0.timeIntervalSince(herald.clock.now)) < 5 })
+        }
+    }
+
     @Test("a throttled campaign's messages are spaced by the throttle; transactional messages keep their priority")
     func throttle() async throws {
         try await TestHerald.with { herald in

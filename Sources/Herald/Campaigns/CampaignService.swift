@@ -156,7 +156,7 @@ public struct CampaignService: Sendable {
     }
 
     /// `POST /send`: freezes the audience now and starts sending (a local-time schedule still
-    /// sends each recipient at their time; an instant schedule is replaced by now).
+    /// sends each recipient at their time; an instant schedule is dropped: it goes now).
     public func send(id: UUID) async throws -> Campaign {
         let campaign = try await campaign(id: id)
         guard campaign.status.after(.send) != nil else { throw Self.invalidState(campaign, .send) }
@@ -175,7 +175,7 @@ public struct CampaignService: Sendable {
         if case .at(let date) = campaign.schedule, action == .start { startsAt = date }
         let started = ContinuousClock.now
         guard let launched = try await store.launch(id: campaign.id, from: from, rule: rule, channel: template.channel, cap: cap,
-                                                    startsAt: startsAt, now: now)
+                                                    startsAt: startsAt, now: now, dropInstant: action == .send)
         else { throw Self.invalidState(try await self.campaign(id: campaign.id), action) }
         logger.info("campaign launched", metadata: ["campaign.id": "\(campaign.id)",
                                                     "campaign.launch_ms": "\((ContinuousClock.now - started).wholeMilliseconds)"])

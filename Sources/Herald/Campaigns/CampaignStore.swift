@@ -117,7 +117,13 @@ public struct CampaignStore: Sendable {
     }
 
     func delete(id: UUID, from: [CampaignStatus]) async throws -> Bool {
-        try await pool.query("DELETE FROM campaigns WHERE id = \(id) AND status = ANY (\(from.map(\.rawValue)))").affectedRows == 1
+        try await pool.withTransaction { connection in
+            guard try await connection.query(
+                "DELETE FROM campaigns WHERE id = \(id) AND status = ANY (\(from.map(\.rawValue)))").affectedRows == 1
+            else { return false }
+            try await connection.query("DELETE FROM campaign_recipients WHERE campaign_id = \(id)")
+            return true
+        }
     }
 
     /// Moves the status from one of `from` to `to`; nil when the campaign was in none of them.
@@ -219,11 +225,15 @@ public struct CampaignStore: Sendable {
 
     /// Freezes the audience with one `INSERT … SELECT` and moves the campaign to `sending`, in one
     /// transaction under the campaign's row lock; nil when its status was not one of `from`.
+    /// `now`: sent by hand, so an instant schedule it had is dropped (it goes now).
     func launch(
-        id: UUID, from: [CampaignStatus], rule: SegmentRule?, channel: MessageChannel, cap: Settings.FrequencyCap?, startsAt: Date, now: Date
+        id: UUID, from: [CampaignStatus], rule: SegmentRule?, channel: MessageChannel, cap: Settings.FrequencyCap?, startsAt: Date, now: Date,
+        dropInstant: Bool
     ) async throws -> Campaign? {
         try await pool.withTransaction { connection in
             try await connection.query("SET LOCAL statement_timeout = '10min'")
+            // The audience is sorted by contact before it is written (the key's order): in memory.
+            try await connection.query("SET LOCAL work_mem = '256MB'")
             let locked = try await connection.query(
                 "SELECT status FROM campaigns WHERE id = \(id) AND status = ANY (\(from.map(\.rawValue))) FOR UPDATE")
             guard !locked.isEmpty else { return nil }
@@ -237,7 +247,7 @@ public struct CampaignStore: Sendable {
             return try await connection.query(
                 """
                 UPDATE campaigns SET status = 'sending', launched_at = \(now), starts_at = \(startsAt), next_slot_at = NULL,
-                    updated_at = now()
+                    send_at = CASE WHEN \(dropInstant) THEN NULL ELSE send_at END, updated_at = now()
                 WHERE id = \(id) RETURNING \(Self.columns)
                 """).first.map(Self.campaign)
         }
