@@ -279,6 +279,9 @@ import Testing
             #expect(byContact[ids[2]]?.status == "queued" && byContact[ids[2]]?.messageID != nil)
             let messaged = try await herald.pool.query("SELECT contact_id FROM messages WHERE campaign_id = \(campaign.id)").map { try $0.decode(0, as: UUID.self) }
             #expect(messaged == [ids[2]])
+            let frozen = try await herald.core.campaigns.estimate(id: campaign.id)
+            #expect(frozen.frozen && frozen.recipients == 2 && frozen.excluded[.unsubscribed] == 1,
+                    "one skipped after launch is a recipient who was skipped, not an exclusion at launch")
             // One who opts out after their message was queued is cancelled by the dispatcher's claim.
             _ = try await herald.core.contacts.setSubscribed(id: ids[2], false, consent: nil, source: "api", actor: nil)
             try await dispatchUntil(herald) {

@@ -180,15 +180,16 @@ public struct CampaignStore: Sendable {
         }
     }
 
-    /// A frozen audience's counts: by status, and the left-out ones by reason.
+    /// A frozen audience's counts: by status, and those excluded at launch by reason.
     func frozenCounts(id: UUID) async throws -> (byStatus: [String: Int], byReason: [String: Int]) {
         let rows = try await pool.query(
             "SELECT status, reason, count(*)::int8 FROM campaign_recipients WHERE campaign_id = \(id) GROUP BY status, reason")
         var byStatus: [String: Int] = [:], byReason: [String: Int] = [:]
         for row in rows {
             let n = Int(try row.decode(2, as: Int64.self))
-            byStatus[try row.decode(0, as: String.self), default: 0] += n
-            if let reason = try row.decode(1, as: String?.self) { byReason[reason, default: 0] += n }
+            let status = try row.decode(0, as: String.self)
+            byStatus[status, default: 0] += n
+            if status == "excluded", let reason = try row.decode(1, as: String?.self) { byReason[reason, default: 0] += n }
         }
         return (byStatus, byReason)
     }
