@@ -6,6 +6,9 @@
 -- migration (the campaign feeder classifies those itself). Lets an estimate count numbers
 -- that cannot take SMS without parsing a million of them.
 ALTER TABLE contacts ADD COLUMN line_type text;
+-- The contacts still to classify (stored before this migration): the campaign scheduler fills
+-- their type in the background, a batch at a time, until this index is empty.
+CREATE INDEX contacts_untyped_idx ON contacts (id) WHERE line_type IS NULL;
 
 -- The opted-out numbers: the dispatcher's claim checks each campaign and marketing message
 -- against them. Without it the planner hashed "every unsubscribed contact" by scanning the whole

@@ -190,7 +190,7 @@ public struct HeraldCore: Sendable {
             housekeeping: Housekeeping(identity: identity, idempotency: idempotencyStore, events: eventStore,
                                        webhooks: webhookStore, providers: providerStore, verifications: verifications, clock: clock,
                                        logger: logger.with("component", "housekeeping")),
-            campaignScheduler: CampaignScheduler(campaigns: campaigns, wakeUp: campaignWake, logger: logger.with("component", "campaign-scheduler")))
+            campaignScheduler: CampaignScheduler(campaigns: campaigns, contacts: contacts, wakeUp: campaignWake, logger: logger.with("component", "campaign-scheduler")))
     }
 
     /// Resolves the configured database (`DATABASE_URL`, or the embedded cluster, started

@@ -292,6 +292,28 @@ import Testing
         }
     }
 
+    @Test("contacts stored before numbers' types were kept are classified in the background, so the estimate counts them right")
+    func classifiesOldContacts() async throws {
+        try await TestHerald.with { herald in
+            // As migration 0008 finds them: no line_type.
+            try await herald.pool.query(
+                """
+                INSERT INTO contacts (phone, country) VALUES ('+4915112345678', 'DE'), ('+493012345678', 'DE'), ('+4900000', NULL)
+                """)
+            let template = try await Self.template(herald)
+            let campaign = try await herald.core.campaigns.create(
+                ["name": "Old list", "template_id": .string(template.id.uuidString), "quiet_hours": .null], actor: nil)
+            #expect(try await herald.core.campaigns.estimate(id: campaign.id).recipients == 3, "unknown types count as recipients")
+            #expect(await herald.core.workers.campaignScheduler.classifyUntyped() == false, "one batch did them all")
+            let types = try await herald.pool.query("SELECT phone, line_type FROM contacts ORDER BY phone").map {
+                "\(try $0.decode(0, as: String.self))=\(try $0.decode(1, as: String.self))"
+            }
+            #expect(types == ["+4900000=unknown", "+4915112345678=mobile", "+493012345678=fixed_line"])
+            let estimate = try await herald.core.campaigns.estimate(id: campaign.id)
+            #expect(estimate.recipients == 1 && estimate.excluded[.notMobile] == 1 && estimate.excluded[.invalidNumber] == 1)
+        }
+    }
+
     @Test("a scheduled campaign sent by hand goes now, not at its scheduled time")
     func sendScheduledNow() async throws {
         try await TestHerald.with { herald in

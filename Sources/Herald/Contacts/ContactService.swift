@@ -140,4 +140,16 @@ public struct ContactService: Sendable {
     public func messages(id: UUID, limit: Int, cursor: ListCursor?) async throws -> Page<Message> {
         try await messages.messages(MessageFilter(to: try await contact(id: id).phone), limit: limit, cursor: cursor)
     }
+
+    /// Classifies up to `limit` contacts stored without their number's type (before migration
+    /// 0008) with libphonenumber, so estimates count them right; returns how many it did.
+    /// A number that no longer parses is `unknown` (an invalid number to campaigns).
+    public func classifyUntyped(limit: Int = 1000) async throws -> Int {
+        let batch = try await store.untyped(limit: limit)
+        let types = batch.map { contact in
+            (id: contact.id, lineType: (try? PhoneNumberParser.parse(contact.phone, defaultRegion: nil))?.type.rawValue ?? PhoneNumberType.unknown.rawValue)
+        }
+        try await store.setLineTypes(types)
+        return batch.count
+    }
 }

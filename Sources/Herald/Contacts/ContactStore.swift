@@ -85,6 +85,24 @@ public struct ContactStore: Sendable {
         }
     }
 
+    /// Up to `limit` contacts whose number's type is not stored yet (older than migration 0008).
+    func untyped(limit: Int) async throws -> [(id: UUID, phone: String)] {
+        try await pool.query("SELECT id, phone FROM contacts WHERE line_type IS NULL ORDER BY id LIMIT \(limit)").map {
+            (try $0.decode(0), try $0.decode(1))
+        }
+    }
+
+    /// Stores numbers' types, one statement for the batch.
+    func setLineTypes(_ types: [(id: UUID, lineType: String)]) async throws {
+        guard !types.isEmpty else { return }
+        try await pool.query(
+            """
+            UPDATE contacts c SET line_type = v.line_type
+            FROM unnest(\(types.map(\.id))::uuid[], \(types.map(\.lineType))::text[]) AS v(id, line_type)
+            WHERE c.id = v.id AND c.line_type IS NULL
+            """)
+    }
+
     public func contact(id: UUID) async throws -> Contact? {
         try await pool.query("SELECT \(Self.columns) FROM contacts WHERE id = \(id) AND deleted_at IS NULL").first.map(Self.contact)
     }

@@ -8,13 +8,16 @@ import ServiceLifecycle
 /// only, so a restart picks up where the last process stopped.
 public struct CampaignScheduler: Service {
     let campaigns: CampaignService
+    /// Contacts stored before numbers' types were kept get theirs here, in the background.
+    let contacts: ContactService
     let wakeUp: WakeSignal
     /// How long an idle pass waits before looking again (a local action wakes it sooner).
     let idle: Duration
     let logger: Logger
 
-    init(campaigns: CampaignService, wakeUp: WakeSignal, idle: Duration = .milliseconds(250), logger: Logger) {
+    init(campaigns: CampaignService, contacts: ContactService, wakeUp: WakeSignal, idle: Duration = .milliseconds(250), logger: Logger) {
         self.campaigns = campaigns
+        self.contacts = contacts
         self.wakeUp = wakeUp
         self.idle = idle
         self.logger = logger
@@ -22,10 +25,31 @@ public struct CampaignScheduler: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
+            var untyped = true
             while !Task.isCancelled {
-                let more = await pass()
+                var more = await pass()
+                if untyped {
+                    untyped = await classifyUntyped()
+                    more = more || untyped
+                }
                 if !more { await wakeUp.wait(upTo: idle) }
             }
+        }
+    }
+
+    /// Classifies a batch of contacts stored without their number's type; returns whether more remain.
+    public func classifyUntyped() async -> Bool {
+        do {
+            let batch = 1000
+            let done = try await contacts.classifyUntyped(limit: batch)
+            if done > 0 { logger.info("classified stored numbers", metadata: ["contacts": "\(done)"]) }
+            return done == batch
+        } catch is CancellationError {
+            return false
+        } catch {
+            logger.warning("could not classify stored numbers; will retry", metadata: ["error": "\(error)"])
+            try? await Task.sleep(for: .seconds(1))
+            return true
         }
     }
 
