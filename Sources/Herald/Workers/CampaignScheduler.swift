@@ -15,7 +15,7 @@ public struct CampaignScheduler: Service {
     let idle: Duration
     let logger: Logger
 
-    init(campaigns: CampaignService, contacts: ContactService, wakeUp: WakeSignal, idle: Duration = .milliseconds(250), logger: Logger) {
+    init(campaigns: CampaignService, contacts: ContactService, wakeUp: WakeSignal, idle: Duration = .seconds(1), logger: Logger) {
         self.campaigns = campaigns
         self.contacts = contacts
         self.wakeUp = wakeUp
