@@ -16,6 +16,17 @@ import * as verifications from './pages/verifications.js';
 const routes = { messages, verifications, contacts, segments, templates, campaigns, outbox, providers, settings, users };
 const state = { session: null, unmount: null, route: null };
 
+// Pages that need the admin scope, and pages a role has no use for: absent, not refused.
+const ADMIN_ONLY = new Set(['outbox', 'providers', 'settings', 'users']);
+const NOT_FOR = { marketer: new Set(['verifications']) };
+
+/** Whether the signed-in role may use page `name`. */
+function allowed(name, session = state.session) {
+  const role = session?.user.role;
+  if (role !== 'admin' && ADMIN_ONLY.has(name)) return false;
+  return !NOT_FOR[role]?.has(name);
+}
+
 function show(view) {
   for (const id of ['login-view', 'password-view', 'home-view']) document.getElementById(id).hidden = id !== view;
 }
@@ -37,9 +48,7 @@ async function showHome(session) {
   setCsrfToken(session.csrf_token);
   document.getElementById('me-email').textContent = session.user.email;
   document.getElementById('me-role').textContent = session.user.role;
-  document.getElementById('nav-users-item').hidden = session.user.role !== 'admin';
-  // Marketers have no verifications scope: the page is absent, not refused.
-  document.getElementById('nav-verifications-item').hidden = session.user.role === 'marketer';
+  for (const link of document.querySelectorAll('.nav a[data-route]')) link.closest('li').hidden = !allowed(link.dataset.route, session);
   show('home-view');
   if (!routeName()) location.replace(`#/${await firstPage()}`);
   else route();
@@ -76,6 +85,7 @@ function showLogin() {
 
 /** With no real provider yet, messages land in the outbox: show a new user that first. */
 async function firstPage() {
+  if (!allowed('outbox')) return 'messages';
   try {
     const list = await api('GET', '/v1/providers');
     return list.data.some((p) => p.enabled && p.type !== 'outbox') ? 'messages' : 'outbox';
@@ -92,6 +102,8 @@ function routeName() {
 function route() {
   if (!state.session || state.session.password_change_required) return;
   const name = routeName() ?? 'messages';
+  // A deep link to a page this role cannot use lands on one it can.
+  if (!allowed(name)) { location.replace('#/messages'); return; }
   if (name === state.route) return;
   leavePage();
   const page = routes[name];

@@ -138,8 +138,25 @@ def test_roles_see_what_they_may_do(herald, browser):
         assert browser.find_elements(By.CSS_SELECTOR, absent) == [], absent
     refused = browser_fetch(browser, "POST", "/v1/verifications", {"to": "+14155550100", "purpose": "login"})
     assert refused["status"] == 403
+    # Campaigns are there to read, with nothing to launch.
+    go(browser, wait, "campaigns", "Campaigns")
+    visible(wait, "#campaigns-list .empty")
+    assert browser.find_elements(By.ID, "campaign-new") == []
+    assert browser_fetch(browser, "POST", "/v1/campaigns", {"name": "x", "template_id": "00000000-0000-0000-0000-000000000000"})["status"] == 403
+
+    # Admin pages are absent for both; a deep link to one lands on Messages.
+    admin_pages = ("outbox", "providers", "settings", "users")
+    for page in admin_pages:
+        assert not css(browser, f"#nav-{page}").is_displayed(), page
+    browser.get(herald.url + "/#/providers")
+    wait.until(EC.text_to_be_present_in_element((By.ID, "page-title"), "Messages"))
 
     # A marketer has no verifications scope: the page is not in the navigation.
-    sign_in_as(browser, herald, "marketer@example.com", "a long enough password")
+    wait = sign_in_as(browser, herald, "marketer@example.com", "a long enough password")
     assert not css(browser, "#nav-verifications-item").is_displayed()
+    for page in admin_pages:
+        assert not css(browser, f"#nav-{page}").is_displayed(), page
+    for page in ("messages", "contacts", "segments", "templates", "campaigns"):
+        assert css(browser, f"#nav-{page}").is_displayed(), page
+    wait.until(EC.text_to_be_present_in_element((By.ID, "page-title"), "Messages"))
     assert console_problems(browser) == []
