@@ -76,6 +76,7 @@ function showPasswordChange(session, { required, current = null }) {
 
 function showLogin() {
   leavePage();
+  document.getElementById('login-reason').hidden = true;
   state.session = null;
   setCsrfToken(null);
   replace(document.getElementById('page'));
@@ -130,7 +131,16 @@ async function start() {
   enter(session, null);
 }
 
-whenUnauthorized(() => { if (state.session) showLogin(); });
+// A session that ends (expired, signed out elsewhere, user disabled) returns to the login page,
+// saying so; signing in again comes back to the same page (the hash is kept).
+whenUnauthorized(() => {
+  if (!state.session) return;
+  const page = state.route ? routes[state.route].title : null;
+  showLogin();
+  const reason = document.getElementById('login-reason');
+  reason.textContent = `Your session ended. Sign in again${page ? ` to go back to ${page}` : ''}.`;
+  reason.hidden = false;
+});
 window.addEventListener('hashchange', route);
 
 document.getElementById('login-form').addEventListener('submit', async (event) => {

@@ -75,3 +75,24 @@ def test_sign_in_with_the_printed_password_choose_a_new_one_and_out(herald, brow
     browser.find_element(By.ID, "password").send_keys("mine and mine alone")
     browser.find_element(By.ID, "login-button").click()
     wait.until(EC.visibility_of_element_located((By.ID, "home-view")))
+
+
+def test_an_ended_session_returns_to_the_login_page_and_back(herald, browser):
+    from browser_support import sign_in
+    from conftest import ADMIN_PASSWORD
+    wait = sign_in(browser, herald)
+    browser.find_element(By.ID, "nav-campaigns").click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "page-title"), "Campaigns"))
+    browser.delete_cookie("herald_session")  # the session ends (expiry, a sign-out elsewhere)
+    browser.find_element(By.ID, "nav-contacts").click()
+    reason = wait.until(EC.visibility_of_element_located((By.ID, "login-reason")))
+    assert "Your session ended" in reason.text and "Contacts" in reason.text
+    assert browser.find_element(By.ID, "email").get_attribute("value") == herald.first_login[0], "the e-mail is kept"
+    browser.find_element(By.ID, "password").send_keys(ADMIN_PASSWORD)
+    browser.find_element(By.ID, "login-button").click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "page-title"), "Contacts"))
+    assert browser.current_url.endswith("#/contacts")
+    # Signing out on purpose says nothing about an ended session.
+    browser.find_element(By.ID, "logout-button").click()
+    wait.until(EC.visibility_of_element_located((By.ID, "login-form")))
+    assert not browser.find_element(By.ID, "login-reason").is_displayed()
