@@ -100,12 +100,14 @@ function routeName() {
   return match && routes[match[1]] ? match[1] : null;
 }
 
-function route() {
+/** Shows the page the address names. `force`: the address changed (a link, back, forward), so
+ * even the page already shown starts again (from a campaign's detail back to the list). */
+function route({ force = false } = {}) {
   if (!state.session || state.session.password_change_required) return;
   const name = routeName() ?? 'messages';
   // A deep link to a page this role cannot use lands on one it can.
   if (!allowed(name)) { location.replace('#/messages'); return; }
-  if (name === state.route) return;
+  if (name === state.route && !force) return;
   leavePage();
   const page = routes[name];
   state.route = name;
@@ -141,7 +143,7 @@ whenUnauthorized(() => {
   reason.textContent = `Your session ended. Sign in again${page ? ` to go back to ${page}` : ''}.`;
   reason.hidden = false;
 });
-window.addEventListener('hashchange', route);
+window.addEventListener('hashchange', () => route({ force: true }));
 
 document.getElementById('login-form').addEventListener('submit', async (event) => {
   event.preventDefault();

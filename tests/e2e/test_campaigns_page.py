@@ -88,6 +88,16 @@ def test_create_review_launch_watch_and_pause(herald, browser):
     assert css(browser, "#campaign-chart .bar-sent").get_attribute("data-value") == "28"
     assert css(browser, "#campaign-chart .bar-excluded").get_attribute("data-value") == "2"
     screenshot(browser, "campaign-detail")
+    # The address names the campaign: a reload opens it again.
+    assert "#/campaigns/" in browser.current_url
+    browser.refresh()
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".campaign-status"), "completed"))
+    assert HOSTILE in css(browser, "#detail-title").text
+    # The navigation's Campaigns link goes back to the list; the browser's back button to the detail.
+    css(browser, "#nav-campaigns").click()
+    visible(wait, "#campaigns-table")
+    browser.back()
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".campaign-status"), "completed"))
 
     # The recipient log, filtered.
     wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#recipients-table tbody tr")) == 30)

@@ -36,10 +36,17 @@ export function mount(container, { session }) {
 
   function stop() { if (stopPolling) stopPolling(); stopPolling = null; }
 
+  /** Keeps the address in step with the view, so a reload or a shared link opens the same campaign. */
+  function remember(id) {
+    const hash = id ? `#/campaigns/${id}` : '#/campaigns';
+    if (location.hash !== hash) history.replaceState(null, '', hash);
+  }
+
   // MARK: List
 
   async function showList() {
     stop();
+    remember(null);
     const table = h('div', { id: 'campaigns-list' }, loading());
     const create = canWrite ? h('button', { type: 'button', id: 'campaign-new' }, 'New campaign') : null;
     create?.addEventListener('click', showCreate);
@@ -198,6 +205,7 @@ export function mount(container, { session }) {
 
   async function showDetail(id) {
     stop();
+    remember(id);
     const head = h('div', { class: 'card-head' });
     const summary = h('p', { id: 'campaign-summary' });
     const progress = h('progress', { id: 'campaign-progress', max: 100, value: 0, 'aria-label': 'Campaign progress' });
@@ -285,6 +293,7 @@ export function mount(container, { session }) {
     stopPolling = poll(load, 2000);
   }
 
-  showList();
+  const linked = /^#\/campaigns\/([0-9a-f-]{36})$/i.exec(location.hash);
+  if (linked) showDetail(linked[1]); else showList();
   return stop;
 }
