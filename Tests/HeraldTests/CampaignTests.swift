@@ -86,7 +86,7 @@ import Testing
 
     @Test("10,000 contacts: exactly one message to every subscribed, valid, uncapped member of the segment, none to anyone else; the estimate matched")
     func tenThousand() async throws {
-        try await TestHerald.with(dispatcher: Self.fast) { herald in
+        try await heavy { try await TestHerald.with(dispatcher: Self.fast) { herald in
             // 10,000 in the segment: 0..<10,000. Unsubscribed: every 10th. Landlines: every 25th
             // of the rest. Capped: 300 others that already had two marketing messages this week.
             try await Self.seed(herald, count: 10_000)
@@ -145,12 +145,12 @@ import Testing
             // The body was rendered per contact, with the footer.
             let one = try await herald.pool.query("SELECT body FROM messages WHERE campaign_id = \(campaign.id) AND to_number = \(Self.phone(2))")
             #expect(try #require(one.first).decode(0, as: String.self) == "Hi Ann2, 20% off today\nReply STOP to opt out")
-        }
+        } }
     }
 
     @Test("paused at random moments under load and resumed twice: every recipient received exactly one message, none skipped")
     func pauseResume() async throws {
-        try await TestHerald.with(dispatcher: Self.fast) { herald in
+        try await heavy { try await TestHerald.with(dispatcher: Self.fast) { herald in
             let total = 3000
             try await Self.seed(herald, count: total)
             let template = try await Self.template(herald)
@@ -189,7 +189,7 @@ import Testing
                 let messages = try await herald.pool.query("SELECT count(*)::int FROM messages WHERE campaign_id = \(campaign.id)")
                 #expect(try messages[0].decode(0, as: Int.self) == total, "one message per recipient in the ledger")
             }
-        }
+        } }
     }
 
     /// The clock moved to `instant`, then one scheduler pass.

@@ -38,7 +38,7 @@ struct IdentitySecurityTests {
 
     @Test("200 parallel wrong logins from one address: at most 5 are checked, the rest refused with Retry-After; the admin still signs in from another address")
     func parallelGuessesAreCountedBeforeTheCheck() async throws {
-        try await TestHerald.with { herald in
+        try await heavy { try await TestHerald.with { herald in
             let identity = herald.identity
             _ = try await identity.createUser(email: "admin@example.com", role: .admin, password: "the right password!")
             let outcomes = try await withThrowingTaskGroup(of: String.self) { group in
@@ -60,7 +60,7 @@ struct IdentitySecurityTests {
             // The stranger at 203.0.113.66 has not locked the account for everyone.
             let session = try await identity.login(email: "admin@example.com", password: "the right password!", clientIP: "198.51.100.7")
             #expect(session.session.user.email == "admin@example.com")
-        }
+        } }
     }
 
     @Test("password checks beyond a small queue are refused at once (server_busy with Retry-After) instead of piling up")
