@@ -308,11 +308,13 @@ private actor TemplateRegistry {
 }
 
 /// A FIFO async mutex.
-private actor AsyncGate {
+public actor AsyncGate {
     private var busy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
-    func acquire() async {
+    public init() {}
+
+    public func acquire() async {
         if !busy {
             busy = true
             return
@@ -320,7 +322,7 @@ private actor AsyncGate {
         await withCheckedContinuation { waiters.append($0) }
     }
 
-    func release() {
+    public func release() {
         if waiters.isEmpty {
             busy = false
         } else {

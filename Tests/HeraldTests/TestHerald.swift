@@ -119,32 +119,18 @@ extension HTTPFields {
 /// Tests that keep both cores of a small machine busy for many seconds (a 10,000-recipient
 /// campaign, 200 parallel logins through a 4-connection pool) take turns instead of starving
 /// each other's pool waits: `try await heavy { … }`.
-actor HeavyTests {
-    static let shared = HeavyTests()
-    private var busy = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-
-    func acquire() async {
-        if !busy {
-            busy = true
-            return
-        }
-        await withCheckedContinuation { waiters.append($0) }
-    }
-
-    func release() {
-        if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
-    }
+enum HeavyTests {
+    static let gate = AsyncGate()
 }
 
 func heavy<T>(_ body: () async throws -> T) async throws -> T {
-    await HeavyTests.shared.acquire()
+    await HeavyTests.gate.acquire()
     do {
         let result = try await body()
-        await HeavyTests.shared.release()
+        await HeavyTests.gate.release()
         return result
     } catch {
-        await HeavyTests.shared.release()
+        await HeavyTests.gate.release()
         throw error
     }
 }

@@ -495,13 +495,4 @@ public struct CampaignStore: Sendable {
                 errorCode: try row.decode("error_code"), updatedAt: try row.decode("updated_at"))
         }
     }
-
-    /// Whether a template or segment is used by a campaign that has not finished.
-    func uses(templateID: UUID? = nil, segmentID: UUID? = nil) async throws -> Bool {
-        try await !pool.query(
-            """
-            SELECT 1 FROM campaigns WHERE (template_id = \(templateID) OR segment_id = \(segmentID))
-              AND status NOT IN ('completed', 'canceled') LIMIT 1
-            """).isEmpty
-    }
 }
