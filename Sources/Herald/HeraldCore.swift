@@ -74,6 +74,7 @@ public struct HeraldCore: Sendable {
     public let consent: ConsentService
     public let events: EventService
     public let health: HealthService
+    public let audit: AuditService
     public let callbacks: CallbackURLs
     /// The key apps verify outgoing events with (shown in `GET /v1/settings`).
     public let eventsSigningSecret: String
@@ -171,6 +172,7 @@ public struct HeraldCore: Sendable {
                                   replies: ReplyTexts(directory: resourceDirectory + "/templates/replies"),
                                   clock: clock, logger: logger)
         health = HealthService(pool: pool)
+        audit = AuditService(store: AuditStore(pool: pool), logger: logger.with("component", "audit"))
         let codeSeal = CodeSeal(secret: secret)
         verifications = VerificationService(
             store: VerificationStore(pool: pool), messages: messageStore, idempotency: idempotencyStore,

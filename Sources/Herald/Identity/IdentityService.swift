@@ -243,12 +243,15 @@ public struct IdentityService: Sendable {
         try await store.apiKeys(limit: limit, after: cursor)
     }
 
-    public func revokeAPIKey(id: UUID) async throws {
+    /// Revokes a key at once; returns it as it was.
+    @discardableResult
+    public func revokeAPIKey(id: UUID) async throws -> APIKey {
         defer { apiKeyCache.removeAll() }
-        guard try await store.revokeAPIKey(id: id) else {
+        guard let key = try await store.revokeAPIKey(id: id) else {
             throw HeraldError(.notFound, "no API key with this id")
         }
         logger.notice("api key revoked", metadata: ["api_key.id": "\(id)"])
+        return key
     }
 
     /// Housekeeping: expired sessions and ended rate-limit windows.

@@ -273,9 +273,10 @@ public struct IdentityStore: Sendable {
             limit: limit, after: cursor, decode: Self.apiKey)
     }
 
-    /// Revokes a key; false when there is no such unrevoked key.
-    public func revokeAPIKey(id: UUID) async throws -> Bool {
-        try await pool.query("UPDATE api_keys SET revoked_at = now() WHERE id = \(id) AND revoked_at IS NULL")
-            .affectedRows == 1
+    /// Revokes a key; nil when there is no such unrevoked key.
+    public func revokeAPIKey(id: UUID) async throws -> APIKey? {
+        try await pool.query(
+            "UPDATE api_keys SET revoked_at = now() WHERE id = \(id) AND revoked_at IS NULL RETURNING \(Self.keyColumns)")
+            .first.map(Self.apiKey)
     }
 }

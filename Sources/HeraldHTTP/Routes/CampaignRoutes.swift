@@ -7,6 +7,7 @@ import SMS
 /// `/v1/campaigns*` (scope `campaigns`).
 struct CampaignRoutes {
     let campaigns: CampaignService
+    let auditor: Auditor
 
     struct StatsBody: Encodable {
         let recipients, queued, sending, sent, delivered, undelivered, failed, skipped, excluded: Int
@@ -132,6 +133,8 @@ struct CampaignRoutes {
         return data.isEmpty ? [:] : try JSON.decode([String: JSONValue].self, from: data)
     }
 
+    static func target(_ campaign: Campaign) -> AuditTarget { AuditTarget("campaign", id: campaign.id, label: campaign.name) }
+
     func register(on router: RouteRegistrar) {
         router.get("/v1/campaigns") { request, context in
             try context.require(.campaigns, write: false)
@@ -151,7 +154,10 @@ struct CampaignRoutes {
         router.post("/v1/campaigns") { request, context in
             let principal = try context.require(.campaigns, write: true)
             let fields = try await JSON.decode([String: JSONValue].self, from: request, context: context)
-            return try JSON.response(try await body(try await campaigns.create(fields, actor: principal.actorLabel)), status: .created)
+            let campaign = try await campaigns.create(fields, actor: principal.actorLabel)
+            let created = try await body(campaign)
+            await auditor.record(request, context, "campaign.create", Self.target(campaign), after: created)
+            return try JSON.response(created, status: .created)
         }
         router.get("/v1/campaigns/{id}") { _, context in
             try context.require(.campaigns, write: false)
@@ -161,11 +167,19 @@ struct CampaignRoutes {
             try context.require(.campaigns, write: true)
             let id = try context.parameters.uuid("id", what: "campaign")
             let fields = try await JSON.decode([String: JSONValue].self, from: request, context: context)
-            return try JSON.response(try await body(try await campaigns.update(id: id, fields)))
+            let before = try await body(try await campaigns.campaign(id: id))
+            let campaign = try await campaigns.update(id: id, fields)
+            let after = try await body(campaign)
+            await auditor.record(request, context, "campaign.update", Self.target(campaign), before: before, after: after)
+            return try JSON.response(after)
         }
-        router.delete("/v1/campaigns/{id}") { _, context in
+        router.delete("/v1/campaigns/{id}") { request, context in
             try context.require(.campaigns, write: true)
-            try await campaigns.delete(id: try context.parameters.uuid("id", what: "campaign"))
+            let id = try context.parameters.uuid("id", what: "campaign")
+            let campaign = try await campaigns.campaign(id: id)
+            let before = try await body(campaign)
+            try await campaigns.delete(id: id)
+            await auditor.record(request, context, "campaign.delete", Self.target(campaign), before: before)
             return Response(status: .noContent)
         }
         // Counts without changing anything: read access is enough.
@@ -177,23 +191,33 @@ struct CampaignRoutes {
             try context.require(.campaigns, write: true)
             let id = try context.parameters.uuid("id", what: "campaign")
             let fields = try await Self.optionalObject(request, context: context)
-            return try JSON.response(try await body(try await campaigns.schedule(id: id, fields)))
+            let before = try await body(try await campaigns.campaign(id: id))
+            let campaign = try await campaigns.schedule(id: id, fields)
+            let after = try await body(campaign)
+            await auditor.record(request, context, "campaign.schedule", Self.target(campaign), before: before, after: after)
+            return try JSON.response(after)
         }
         let actions: [(String, @Sendable (CampaignService, UUID) async throws -> Campaign)] = [
             ("send", { try await $0.send(id: $1) }), ("pause", { try await $0.pause(id: $1) }),
             ("resume", { try await $0.resume(id: $1) }), ("cancel", { try await $0.cancel(id: $1) }),
         ]
         for (name, action) in actions {
-            router.post("/v1/campaigns/{id}/\(name)") { _, context in
+            router.post("/v1/campaigns/{id}/\(name)") { request, context in
                 try context.require(.campaigns, write: true)
                 let id = try context.parameters.uuid("id", what: "campaign")
-                return try JSON.response(try await body(try await action(campaigns, id)))
+                let before = try await body(try await campaigns.campaign(id: id))
+                let campaign = try await action(campaigns, id)
+                let after = try await body(campaign)
+                await auditor.record(request, context, "campaign.\(name)", Self.target(campaign), before: before, after: after)
+                return try JSON.response(after)
             }
         }
-        router.post("/v1/campaigns/{id}/retry-failed") { _, context in
+        router.post("/v1/campaigns/{id}/retry-failed") { request, context in
             try context.require(.campaigns, write: true)
             let (campaign, retried) = try await campaigns.retryFailed(id: try context.parameters.uuid("id", what: "campaign"))
-            return try JSON.response(RetryBody(campaign: try await body(campaign), retried: retried))
+            let answer = RetryBody(campaign: try await body(campaign), retried: retried)
+            await auditor.record(request, context, "campaign.retry_failed", Self.target(campaign), after: answer)
+            return try JSON.response(answer)
         }
         router.get("/v1/campaigns/{id}/recipients") { request, context in
             try context.require(.campaigns, write: false)

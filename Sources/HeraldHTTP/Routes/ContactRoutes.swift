@@ -7,6 +7,7 @@ import SMS
 /// `/v1/contacts*` (scope `contacts`).
 struct ContactRoutes {
     let contacts: ContactService
+    let auditor: Auditor
 
     // MARK: Wire forms
 
@@ -159,6 +160,12 @@ struct ContactRoutes {
 
     // MARK: Routes
 
+    /// A contact is named by its name when it has one, else by its number.
+    static func target(_ contact: Contact) -> AuditTarget {
+        let name = [contact.firstName, contact.lastName].compactMap { $0 }.joined(separator: " ")
+        return AuditTarget("contact", id: contact.id, label: name.isEmpty ? contact.phone : name)
+    }
+
     func register(on router: RouteRegistrar) {
         router.get("/v1/contacts") { request, context in
             try context.require(.contacts, write: false)
@@ -180,6 +187,7 @@ struct ContactRoutes {
             let principal = try context.require(.contacts, write: true)
             let body = try await JSON.decode(UpsertRequest.self, from: request, context: context)
             let (contact, created) = try await contacts.upsert(try body.domain(), source: Self.source(principal), actor: principal.actorLabel)
+            await auditor.record(request, context, created ? "contact.create" : "contact.upsert", Self.target(contact), after: ContactBody(contact))
             return try JSON.response(ContactBody(contact), status: created ? .created : .ok)
         }
         router.get("/v1/contacts/{id}") { _, context in
@@ -190,11 +198,17 @@ struct ContactRoutes {
             try context.require(.contacts, write: true)
             let id = try context.parameters.uuid("id", what: "contact")
             let body = try await JSON.decode(PatchRequest.self, from: request, context: context)
-            return try JSON.response(ContactBody(try await contacts.update(id: id, body.patch)))
+            let before = try await contacts.contact(id: id)
+            let contact = try await contacts.update(id: id, body.patch)
+            await auditor.record(request, context, "contact.update", Self.target(contact), before: ContactBody(before), after: ContactBody(contact))
+            return try JSON.response(ContactBody(contact))
         }
-        router.delete("/v1/contacts/{id}") { _, context in
+        router.delete("/v1/contacts/{id}") { request, context in
             try context.require(.contacts, write: true)
-            try await contacts.delete(id: try context.parameters.uuid("id", what: "contact"))
+            let id = try context.parameters.uuid("id", what: "contact")
+            let before = try await contacts.contact(id: id)
+            try await contacts.delete(id: id)
+            await auditor.record(request, context, "contact.delete", Self.target(before), before: ContactBody(before))
             return Response(status: .noContent)
         }
         for (path, subscribe) in [("/v1/contacts/{id}/subscribe", true), ("/v1/contacts/{id}/unsubscribe", false)] {
@@ -202,8 +216,11 @@ struct ContactRoutes {
                 let principal = try context.require(.contacts, write: true)
                 let id = try context.parameters.uuid("id", what: "contact")
                 let consent = try await Self.consentBody(request, context)
+                let before = try await contacts.contact(id: id)
                 let contact = try await contacts.setSubscribed(id: id, subscribe, consent: consent, source: Self.source(principal),
                                                                actor: principal.actorLabel)
+                await auditor.record(request, context, subscribe ? "contact.subscribe" : "contact.unsubscribe", Self.target(contact),
+                                     before: ContactBody(before), after: ContactBody(contact))
                 return try JSON.response(ContactBody(contact))
             }
         }

@@ -63,6 +63,7 @@ struct IdentityRoutes {
     let cookie: SessionCookie
     /// Whose `X-Forwarded-For` to believe for the client address that logins are throttled by.
     let trustedProxies: TrustedProxies
+    let auditor: Auditor
 
     struct LoginRequest: Decodable {
         let email: String
@@ -163,6 +164,7 @@ struct IdentityRoutes {
             let changed = try await identity.changePassword(
                 userID: user.id, currentPassword: body.currentPassword, newPassword: body.newPassword,
                 keepingSession: request.cookies[cookie.name]?.value, clientIP: clientAddress(request, context))
+            await auditor.record(request, context, "user.password_change", UserRoutes.target(user))
             return try JSON.response(SessionBody(changed, session))
         }
 
@@ -176,11 +178,16 @@ struct IdentityRoutes {
             let principal = try context.require(.admin, write: true)
             let body = try await JSON.decode(CreateKeyRequest.self, from: request, context: context)
             let created = try await identity.createAPIKey(name: body.name, scopes: body.scopes, createdBy: principal.user?.id)
+            await auditor.record(request, context, "api_key.create", AuditTarget("api_key", id: created.key.id, label: created.key.name),
+                                 after: APIKeyBody(key: created.key, secret: nil))
             return try JSON.response(APIKeyBody(key: created.key, secret: created.secret), status: .created)
         }
-        router.delete("/v1/api-keys/{id}") { _, context in
+        router.delete("/v1/api-keys/{id}") { request, context in
             try context.require(.admin, write: true)
-            try await identity.revokeAPIKey(id: try context.parameters.uuid("id", what: "API key"))
+            let id = try context.parameters.uuid("id", what: "API key")
+            let key = try await identity.revokeAPIKey(id: id)
+            await auditor.record(request, context, "api_key.revoke", AuditTarget("api_key", id: id, label: key.name),
+                                 before: APIKeyBody(key: key, secret: nil))
             return Response(status: .noContent)
         }
     }

@@ -7,6 +7,7 @@ import NIOCore
 /// `/v1/imports*` (scope `contacts`): CSV imports of contacts.
 struct ImportRoutes {
     let imports: ImportService
+    let auditor: Auditor
 
     struct ImportBody: Encodable {
         struct RowErrorBody: Encodable {
@@ -64,6 +65,7 @@ struct ImportRoutes {
             let options = ImportService.Options(country: query["country"].map(String.init), tags: tags, actor: principal.actorLabel)
             let chunks = request.body.map { Array($0.readableBytesView) }
             let record = try await imports.run(chunks, options: options)
+            await auditor.record(request, context, "import.create", AuditTarget("import", id: record.id), after: ImportBody(record))
             return try JSON.response(ImportBody(record), status: .accepted)
         }
         router.get("/v1/imports") { request, context in

@@ -67,6 +67,7 @@ struct ProviderBody: Encodable {
 struct ProviderRoutes {
     let providers: ProviderService
     let callbacks: CallbackURLs
+    let auditor: Auditor
 
     struct ProviderRequest: Decodable {
         let name: String?
@@ -124,12 +125,16 @@ struct ProviderRoutes {
         }
     }
 
+    static func target(_ provider: Provider) -> AuditTarget { AuditTarget("provider", id: provider.id, label: provider.name) }
+
     func register(on router: RouteRegistrar) {
         router.post("/v1/providers") { request, context in
             try context.require(.admin, write: true)
             let body = try await JSON.decode(ProviderRequest.self, from: request, context: context)
             let provider = try await providers.create(body.input)
-            return try JSON.response(ProviderBody(provider: provider, callbacks: callbacks), status: .created)
+            let created = ProviderBody(provider: provider, callbacks: callbacks)
+            await auditor.record(request, context, "provider.create", Self.target(provider), after: created)
+            return try JSON.response(created, status: .created)
         }
         router.get("/v1/providers") { _, context in
             try context.require(.admin, write: false)
@@ -145,12 +150,19 @@ struct ProviderRoutes {
             try context.require(.admin, write: true)
             let id = try context.parameters.uuid("id", what: "provider")
             let body = try await JSON.decode(ProviderRequest.self, from: request, context: context)
+            let before = ProviderBody(provider: try await providers.provider(id: id), callbacks: callbacks)
             let provider = try await providers.update(id: id, body.input)
-            return try JSON.response(ProviderBody(provider: provider, callbacks: callbacks))
+            let after = ProviderBody(provider: provider, callbacks: callbacks)
+            await auditor.record(request, context, "provider.update", Self.target(provider), before: before, after: after)
+            return try JSON.response(after)
         }
-        router.delete("/v1/providers/{id}") { _, context in
+        router.delete("/v1/providers/{id}") { request, context in
             try context.require(.admin, write: true)
-            try await providers.delete(id: try context.parameters.uuid("id", what: "provider"))
+            let id = try context.parameters.uuid("id", what: "provider")
+            let provider = try await providers.provider(id: id)
+            try await providers.delete(id: id)
+            await auditor.record(request, context, "provider.delete", Self.target(provider),
+                                 before: ProviderBody(provider: provider, callbacks: callbacks))
             return Response(status: .noContent)
         }
         router.post("/v1/providers/{id}/test") { request, context in

@@ -7,6 +7,7 @@ import SMS
 /// `/v1/segments*` (scope `campaigns`).
 struct SegmentRoutes {
     let segments: SegmentService
+    let auditor: Auditor
 
     struct SegmentBody: Encodable {
         let id: String
@@ -63,7 +64,9 @@ struct SegmentRoutes {
         router.post("/v1/segments") { request, context in
             try context.require(.campaigns, write: true)
             let body = try await JSON.decode(CreateRequest.self, from: request, context: context)
-            return try JSON.response(SegmentBody(try await segments.create(name: body.name, rule: body.rule)), status: .created)
+            let segment = SegmentBody(try await segments.create(name: body.name, rule: body.rule))
+            await auditor.record(request, context, "segment.create", AuditTarget("segment", id: segment.id, label: segment.name), after: segment)
+            return try JSON.response(segment, status: .created)
         }
         // Counts without saving: read access is enough.
         router.post("/v1/segments/preview") { request, context in
@@ -81,11 +84,18 @@ struct SegmentRoutes {
             try context.require(.campaigns, write: true)
             let id = try context.parameters.uuid("id", what: "segment")
             let body = try await JSON.decode(PatchRequest.self, from: request, context: context)
-            return try JSON.response(SegmentBody(try await segments.update(id: id, name: body.name, rule: body.rule)))
+            let before = SegmentBody(try await segments.counted(id: id))
+            let segment = SegmentBody(try await segments.update(id: id, name: body.name, rule: body.rule))
+            await auditor.record(request, context, "segment.update", AuditTarget("segment", id: segment.id, label: segment.name),
+                                 before: before, after: segment)
+            return try JSON.response(segment)
         }
-        router.delete("/v1/segments/{id}") { _, context in
+        router.delete("/v1/segments/{id}") { request, context in
             try context.require(.campaigns, write: true)
-            try await segments.delete(id: try context.parameters.uuid("id", what: "segment"))
+            let id = try context.parameters.uuid("id", what: "segment")
+            let before = SegmentBody(try await segments.counted(id: id))
+            try await segments.delete(id: id)
+            await auditor.record(request, context, "segment.delete", AuditTarget("segment", id: before.id, label: before.name), before: before)
             return Response(status: .noContent)
         }
     }

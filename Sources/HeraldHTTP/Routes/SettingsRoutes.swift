@@ -8,6 +8,7 @@ struct SettingsRoutes {
     let eventsSigningSecret: String
     /// Purpose → Twilio Verify service SID.
     let verifyServices: [String: String]
+    let auditor: Auditor
 
     /// The settings document plus what is derived from HERALD_SECRET and shown for convenience
     /// (not settings): the events signing secret and the Verify service SIDs.
@@ -29,7 +30,14 @@ struct SettingsRoutes {
             // Shown for convenience; not a setting one can change.
             changes["events_signing_secret"] = nil
             changes["verify_services"] = nil
+            let before = try await settings.current().json
             let updated = try await settings.update(changes, actor: principal.actorLabel)
+            // Only what changed, before and after.
+            let after = updated.json.filter { before[$0.key] != $0.value }
+            if !after.isEmpty {
+                await auditor.record(request, context, "settings.update", AuditTarget("settings"),
+                                     before: before.filter { after[$0.key] != nil }, after: after)
+            }
             return try JSON.response(document(updated.json))
         }
     }

@@ -10,6 +10,7 @@ struct TemplateRoutes {
     let templates: TemplateService
     let contacts: ContactService
     let settings: SettingsService
+    let auditor: Auditor
 
     /// The opt-out footer marketing messages get now.
     func footer() async throws -> TemplateService.Footer { TemplateService.Footer(try await settings.current()) }
@@ -160,6 +161,8 @@ struct TemplateRoutes {
 
     // MARK: Routes
 
+    static func target(_ template: Template) -> AuditTarget { AuditTarget("template", id: template.id, label: template.name) }
+
     func register(on router: RouteRegistrar) {
         router.get("/v1/templates") { request, context in
             try context.require(.campaigns, write: false)
@@ -173,7 +176,9 @@ struct TemplateRoutes {
             let body = try await JSON.decode(CreateRequest.self, from: request, context: context)
             let template = try await templates.create(
                 TemplateInput(name: body.name, channel: body.channel, kind: body.kind, body: body.body, translations: body.translations ?? [:]))
-            return try Self.response(TemplateBody(template: template, footer: try await footer()), status: .created)
+            let created = TemplateBody(template: template, footer: try await footer())
+            await auditor.record(request, context, "template.create", Self.target(template), after: created)
+            return try Self.response(created, status: .created)
         }
         // Renders without saving: changes nothing, so read access is enough.
         router.post("/v1/templates/preview") { request, context in
@@ -206,12 +211,20 @@ struct TemplateRoutes {
             try context.require(.campaigns, write: true)
             let id = try context.parameters.uuid("id", what: "template")
             let body = try await JSON.decode(PatchRequest.self, from: request, context: context)
+            let footer = try await footer()
+            let before = TemplateBody(template: try await templates.template(id: id), footer: footer)
             let template = try await templates.update(id: id, body.patch)
-            return try Self.response(TemplateBody(template: template, footer: try await footer()))
+            let after = TemplateBody(template: template, footer: footer)
+            await auditor.record(request, context, "template.update", Self.target(template), before: before, after: after)
+            return try Self.response(after)
         }
-        router.delete("/v1/templates/{id}") { _, context in
+        router.delete("/v1/templates/{id}") { request, context in
             try context.require(.campaigns, write: true)
-            try await templates.delete(id: try context.parameters.uuid("id", what: "template"))
+            let id = try context.parameters.uuid("id", what: "template")
+            let template = try await templates.template(id: id)
+            let before = TemplateBody(template: template, footer: try await footer())
+            try await templates.delete(id: id)
+            await auditor.record(request, context, "template.delete", Self.target(template), before: before)
             return Response(status: .noContent)
         }
     }

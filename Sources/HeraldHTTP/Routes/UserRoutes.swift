@@ -9,6 +9,7 @@ import Hummingbird
 /// admin (409 `last_admin`), and neither may demoting the last one.
 struct UserRoutes {
     let identity: IdentityService
+    let auditor: Auditor
 
     struct CreateUserRequest: Decodable {
         let email: String
@@ -36,6 +37,8 @@ struct UserRoutes {
         enum CodingKeys: String, CodingKey { case role, disabled }
     }
 
+    static func target(_ user: User) -> AuditTarget { AuditTarget("user", id: user.id, label: user.email) }
+
     func register(on router: RouteRegistrar) {
         router.get("/v1/users") { request, context in
             try context.require(.admin, write: false)
@@ -52,6 +55,7 @@ struct UserRoutes {
             let password = body.password ?? Tokens.password()
             let user = try await identity.createUser(
                 email: body.email, role: role, password: password, passwordChangeRequired: body.password == nil)
+            await auditor.record(request, context, "user.create", Self.target(user), after: UserBody(user))
             return try JSON.response(
                 UserBody(user, password: body.password == nil ? password : nil), status: .created)
         }
@@ -65,12 +69,17 @@ struct UserRoutes {
             let id = try context.parameters.uuid("id", what: "user")
             let body = try await JSON.decode(UpdateUserRequest.self, from: request, context: context)
             let role = try body.role.map { try IdentityValidation.role($0) }
+            let before = try await identity.user(id: id)
             let user = try await identity.updateUser(id: id, role: role, disabled: body.disabled)
+            await auditor.record(request, context, "user.update", Self.target(user), before: UserBody(before), after: UserBody(user))
             return try JSON.response(UserBody(user))
         }
-        router.delete("/v1/users/{id}") { _, context in
+        router.delete("/v1/users/{id}") { request, context in
             try context.require(.admin, write: true)
-            try await identity.deleteUser(id: try context.parameters.uuid("id", what: "user"))
+            let id = try context.parameters.uuid("id", what: "user")
+            let before = try await identity.user(id: id)
+            try await identity.deleteUser(id: id)
+            await auditor.record(request, context, "user.delete", Self.target(before), before: UserBody(before))
             return Response(status: .noContent)
         }
     }

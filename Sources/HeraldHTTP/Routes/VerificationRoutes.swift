@@ -68,6 +68,7 @@ struct VerificationBody: Encodable {
 /// `/v1/verifications` and the fraud guard's admin endpoints.
 struct VerificationRoutes {
     let verifications: VerificationService
+    let auditor: Auditor
 
     struct PaymentRequest: Decodable {
         let amount: String?
@@ -197,7 +198,9 @@ struct VerificationRoutes {
         router.post("/v1/verifications/{id}/cancel") { request, context in
             try context.require(.verifications, write: true)
             let id = try Self.id(context)
-            return try JSON.response(VerificationBody(try await verifications.cancel(id: id)))
+            let canceled = VerificationBody(try await verifications.cancel(id: id))
+            await auditor.record(request, context, "verification.cancel", AuditTarget("verification", id: id), after: canceled)
+            return try JSON.response(canceled)
         }
         router.get("/v1/verifications") { request, context in
             try context.require(.verifications, write: false)
@@ -266,6 +269,7 @@ struct VerificationRoutes {
             let principal = try context.require(.admin, write: true)
             let body = try await JSON.decode(LiftRequest.self, from: request, context: context)
             try await verifications.liftBlock(prefix: body.prefix, by: principal.actorLabel)
+            await auditor.record(request, context, "verification_block.lift", AuditTarget("number_prefix", id: body.prefix))
             return Response(status: .noContent)
         }
     }
