@@ -75,6 +75,7 @@ public struct HeraldCore: Sendable {
     public let events: EventService
     public let health: HealthService
     public let audit: AuditService
+    public let statistics: StatisticsService
     public let callbacks: CallbackURLs
     /// The key apps verify outgoing events with (shown in `GET /v1/settings`).
     public let eventsSigningSecret: String
@@ -172,6 +173,7 @@ public struct HeraldCore: Sendable {
                                   replies: ReplyTexts(directory: resourceDirectory + "/templates/replies"),
                                   clock: clock, logger: logger)
         health = HealthService(pool: pool)
+        statistics = StatisticsService(pool: pool, clock: clock)
         audit = AuditService(store: AuditStore(pool: pool), logger: logger.with("component", "audit"))
         let codeSeal = CodeSeal(secret: secret)
         verifications = VerificationService(

@@ -83,5 +83,6 @@ public func buildRouter(_ core: HeraldCore, options: HTTPOptions = HTTPOptions()
     SegmentRoutes(segments: core.segments, auditor: auditor).register(on: registrar)
     CampaignRoutes(campaigns: core.campaigns, auditor: auditor).register(on: registrar)
     AuditRoutes(audit: core.audit).register(on: registrar)
+    StatisticsRoutes(statistics: core.statistics).register(on: registrar)
     return router
 }
