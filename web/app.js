@@ -1,11 +1,14 @@
 // Herald dashboard: sign-in, session and hash routes. Pages live in pages/*.js; user data is
 // rendered with text nodes and textContent only (CSP `default-src 'self'`, no inline code).
-import { api, setCsrfToken, whenUnauthorized } from './lib/api.js';
+import { api, setCsrfToken, whenFailed, whenUnauthorized } from './lib/api.js';
 import { replace } from './lib/dom.js';
+import * as apiKeys from './pages/api-keys.js';
+import * as audit from './pages/audit.js';
 import * as campaigns from './pages/campaigns.js';
 import * as contacts from './pages/contacts.js';
 import * as messages from './pages/messages.js';
 import * as outbox from './pages/outbox.js';
+import * as overview from './pages/overview.js';
 import * as providers from './pages/providers.js';
 import * as segments from './pages/segments.js';
 import * as settings from './pages/settings.js';
@@ -13,11 +16,14 @@ import * as templates from './pages/templates.js';
 import * as users from './pages/users.js';
 import * as verifications from './pages/verifications.js';
 
-const routes = { messages, verifications, contacts, segments, templates, campaigns, outbox, providers, settings, users };
+const routes = {
+  overview, messages, verifications, contacts, segments, templates, campaigns, outbox, providers, settings, users,
+  'api-keys': apiKeys, audit,
+};
 const state = { session: null, unmount: null, route: null };
 
 // Pages that need the admin scope, and pages a role has no use for: absent, not refused.
-const ADMIN_ONLY = new Set(['outbox', 'providers', 'settings', 'users']);
+const ADMIN_ONLY = new Set(['outbox', 'providers', 'settings', 'users', 'api-keys', 'audit']);
 const NOT_FOR = { marketer: new Set(['verifications']) };
 
 /** Whether the signed-in role may use page `name`. */
@@ -84,10 +90,15 @@ function showLogin() {
   document.getElementById('email').focus();
 }
 
-/** With no real provider yet, messages land in the outbox: show a new user that first. */
+/**
+ * The overview once something was sent; before that, an admin without a real provider sees the
+ * outbox (where messages land meanwhile) and everyone else the messages page.
+ */
 async function firstPage() {
-  if (!allowed('outbox')) return 'messages';
   try {
+    const sent = await api('GET', '/v1/messages?limit=1');
+    if (sent.data.length) return 'overview';
+    if (!allowed('outbox')) return 'messages';
     const list = await api('GET', '/v1/providers');
     return list.data.some((p) => p.enabled && p.type !== 'outbox') ? 'messages' : 'outbox';
   } catch {
@@ -104,11 +115,12 @@ function routeName() {
  * even the page already shown starts again (from a campaign's detail back to the list). */
 function route({ force = false } = {}) {
   if (!state.session || state.session.password_change_required) return;
-  const name = routeName() ?? 'messages';
+  const name = routeName() ?? 'overview';
   // A deep link to a page this role cannot use lands on one it can.
   if (!allowed(name)) { location.replace('#/messages'); return; }
   if (name === state.route && !force) return;
   leavePage();
+  clearBanner();
   const page = routes[name];
   state.route = name;
   for (const link of document.querySelectorAll('.nav a')) {
@@ -119,7 +131,7 @@ function route({ force = false } = {}) {
   document.title = `${page.title} · Herald`;
   const container = replace(document.getElementById('page'));
   container.dataset.page = name;
-  state.unmount = page.mount(container, { session: state.session }) ?? null;
+  state.unmount = page.mount(container, { session: state.session, canUse: (other) => allowed(other) }) ?? null;
 }
 
 async function start() {
@@ -144,6 +156,19 @@ whenUnauthorized(() => {
   reason.hidden = false;
 });
 window.addEventListener('hashchange', () => route({ force: true }));
+
+// Every failed call shows in one banner above the page, except a refused field, which the form
+// shows next to that field, and an ended session, which goes back to the login page.
+const banner = document.getElementById('error-banner');
+function clearBanner() { banner.hidden = true; }
+document.getElementById('error-banner-close').addEventListener('click', clearBanner);
+whenFailed((error, method) => {
+  if (!state.session || error.status === 401 || (error.status === 400 && error.field)) return;
+  const what = method === 'GET' ? 'Could not load' : 'Could not complete the change';
+  document.getElementById('error-banner-text').textContent =
+    `${what}: ${error.described}${error.code ? ` (${error.code})` : ''}${error.retryAfter ? ` — try again in ${error.retryAfter} s` : ''}`;
+  banner.hidden = false;
+});
 
 document.getElementById('login-form').addEventListener('submit', async (event) => {
   event.preventDefault();

@@ -145,7 +145,7 @@ def test_roles_see_what_they_may_do(herald, browser):
     assert browser_fetch(browser, "POST", "/v1/campaigns", {"name": "x", "template_id": "00000000-0000-0000-0000-000000000000"})["status"] == 403
 
     # Admin pages are absent for both; a deep link to one lands on Messages.
-    admin_pages = ("outbox", "providers", "settings", "users")
+    admin_pages = ("outbox", "providers", "settings", "users", "api-keys", "audit")
     for page in admin_pages:
         assert not css(browser, f"#nav-{page}").is_displayed(), page
     browser.get(herald.url + "/#/providers")

@@ -2,9 +2,12 @@
 
 let csrfToken = null;
 let onUnauthorized = () => {};
+let onFailed = () => {};
 
 export function setCsrfToken(token) { csrfToken = token; }
 export function whenUnauthorized(handler) { onUnauthorized = handler; }
+/** `handler(error, method, path)` hears of every call that failed, for the shell's banner. */
+export function whenFailed(handler) { onFailed = handler; }
 
 /** An API error: `status`, and `code`, `field`, `message` from `{"error": {…}}`. */
 export class APIError extends Error {
@@ -31,7 +34,9 @@ export async function api(method, path, body) {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
-    throw new APIError(0, { error: { code: 'network_error', message: 'Herald cannot be reached. Is the server running?' } });
+    const error = new APIError(0, { error: { code: 'network_error', message: 'Herald cannot be reached. Is the server running?' } });
+    onFailed(error, method, path);
+    throw error;
   }
   const text = await response.text();
   let data = null;
@@ -41,6 +46,7 @@ export async function api(method, path, body) {
   if (!response.ok) {
     const error = new APIError(response.status, data, response.headers.get('Retry-After'));
     if (response.status === 401 && path !== '/auth/login' && path !== '/auth/me') onUnauthorized(error);
+    if (path !== '/auth/login' && path !== '/auth/me') onFailed(error, method, path);
     throw error;
   }
   return data;
@@ -76,6 +82,7 @@ export function upload(path, file, contentType, onProgress) {
       if (request.status >= 200 && request.status < 300) { resolve(data); return; }
       const error = new APIError(request.status, data, request.getResponseHeader('Retry-After'));
       if (request.status === 401) onUnauthorized(error);
+      onFailed(error, 'POST', path);
       reject(error);
     });
     request.addEventListener('error', () => {

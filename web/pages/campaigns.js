@@ -3,6 +3,7 @@
 // per-recipient log and pause / resume / cancel / retry failed.
 import { api, query } from '../lib/api.js';
 import { barChart } from '../lib/chart.js';
+import { progressOf } from '../lib/campaigns.js';
 import { busy, chip, clearErrors, confirmAction, emptyState, field, formError, h, loading, notice, poll, replace, showError, time } from '../lib/dom.js';
 
 export const title = 'Campaigns';
@@ -11,14 +12,6 @@ const REASONS = {
   unsubscribed: 'unsubscribed', invalid_number: 'invalid number', not_mobile: 'not a mobile number',
   frequency_capped: 'frequency cap reached', deleted: 'contact deleted', missing_variable: 'missing template value', canceled: 'campaign cancelled',
 };
-const DONE = ['sent', 'delivered', 'undelivered', 'failed', 'skipped'];
-
-/** Recipients whose message is settled (or who were skipped), out of all recipients. */
-function progressOf(stats) {
-  const done = DONE.reduce((sum, key) => sum + (stats[key] ?? 0), 0);
-  return { done, total: stats.recipients, percent: stats.recipients ? Math.round((done / stats.recipients) * 100) : 0 };
-}
-
 /** When a campaign goes, as nodes for a sentence. */
 function scheduleText(campaign) {
   const s = campaign.schedule;

@@ -1,8 +1,27 @@
-// Settings: brand, countries, marketing rules, keywords, events. PATCH sends only what changed.
+// Settings, grouped: general (brand, countries), marketing (quiet hours, frequency cap, footer),
+// keywords and replies, verification defaults, events. PATCH sends only what changed.
 import { api, APIError } from '../lib/api.js';
 import { busy, clearErrors, copyButton, field, formError, h, loading, notice, replace, showError } from '../lib/dom.js';
 
 export const title = 'Settings';
+
+const VERIFICATION_NUMBERS = [
+  ['code_length', 'Code length', 'Digits, 4–10.'],
+  ['ttl_seconds', 'Code lifetime (seconds)', '1–3600.'],
+  ['payment_ttl_seconds', 'Payment code lifetime (seconds)', 'Payment confirmations expire sooner.'],
+  ['max_checks', 'Checks per code', 'Wrong guesses allowed before the code is dead.'],
+  ['max_sends', 'Sends per verification', 'The first send and the resends.'],
+  ['resend_cooldown_seconds', 'Seconds between resends', ''],
+  ['per_number_per_hour', 'Per number per hour', 'New verifications to one number.'],
+  ['per_ip_per_hour', 'Per client IP per hour', ''],
+  ['per_prefix_per_hour', 'Per number prefix per hour', 'Stops SMS pumping through a range of numbers.'],
+  ['per_country_per_hour', 'Per country per hour', ''],
+];
+
+const GROUPS = [
+  ['settings-general', 'General'], ['settings-marketing', 'Marketing'], ['settings-keywords', 'Keywords and replies'],
+  ['settings-verification', 'Verification'], ['settings-events', 'Events'],
+];
 
 const KEYWORD_GROUPS = [
   ['opt_out', 'Opt-out', 'Unsubscribe the sender (whole message, any case).'],
@@ -39,6 +58,32 @@ export function mount(container) {
     quietToggle.querySelector('input').addEventListener('change', syncQuiet);
     syncQuiet();
 
+    const cap = loaded.frequency_cap;
+    const capToggle = field({ label: 'Limit marketing messages per recipient', name: 'frequency_cap', id: 'settings-cap-enabled',
+                              type: 'checkbox', value: Boolean(cap) });
+    const capFields = h('div', { class: 'grid-2 tight' },
+      field({ label: 'At most', name: 'frequency_cap.max', id: 'settings-cap-max', type: 'number', value: cap?.max ?? 3, inputmode: 'numeric' }),
+      field({ label: 'Within hours', name: 'frequency_cap.window_hours', id: 'settings-cap-window', type: 'number',
+              value: cap?.window_hours ?? 168, inputmode: 'numeric' }));
+    const syncCap = () => {
+      const on = capToggle.querySelector('input').checked;
+      for (const input of capFields.querySelectorAll('input')) input.disabled = !on;
+    };
+    capToggle.querySelector('input').addEventListener('change', syncCap);
+    syncCap();
+    const verification = loaded.verification ?? {};
+    const testNumbers = Object.keys(verification.test_numbers ?? {});
+
+    const jump = h('nav', { class: 'jump', 'aria-label': 'Settings groups' }, GROUPS.map(([id, label]) => {
+      const button = h('button', { type: 'button', class: 'secondary small', dataset: { target: id } }, label);
+      button.addEventListener('click', () => {
+        const heading = document.getElementById(id);
+        heading.scrollIntoView({ block: 'start' });
+        heading.closest('section').querySelector('input, select, textarea')?.focus({ preventScroll: true });
+      });
+      return button;
+    }));
+
     const secret = h('input', { id: 'settings-signing-secret', class: 'mono', type: 'text', readOnly: true, value: loaded.events_signing_secret ?? '',
                                 'aria-describedby': 'settings-signing-secret-hint' });
     const form = h('form', { id: 'settings-form', class: 'stack', novalidate: true },
@@ -52,10 +97,14 @@ export function mount(container) {
                   hint: 'ISO codes, comma-separated. Empty: every country.' })),
         field({ label: 'Marketing footer', name: 'marketing_footer', id: 'settings-footer', value: loaded.marketing_footer ?? '',
                 hint: 'Added to marketing messages that lack it.' })),
-      h('section', { class: 'card', 'aria-labelledby': 'settings-quiet' },
-        h('h2', { id: 'settings-quiet' }, 'Quiet hours'),
+      h('section', { class: 'card', 'aria-labelledby': 'settings-marketing' },
+        h('h2', { id: 'settings-marketing' }, 'Marketing'),
+        h('h3', { id: 'settings-quiet' }, 'Quiet hours'),
         h('p', { class: 'hint' }, 'In each recipient’s own time zone. Marketing messages wait until the quiet hours end; transactional messages are never held.'),
-        quietToggle, quietTimes),
+        quietToggle, quietTimes,
+        h('h3', {}, 'Frequency cap'),
+        h('p', { class: 'hint' }, 'The default for campaigns: a recipient who already got this many marketing messages in the window is skipped.'),
+        capToggle, capFields),
       h('section', { class: 'card', 'aria-labelledby': 'settings-keywords' },
         h('h2', { id: 'settings-keywords' }, 'Keywords and replies'),
         KEYWORD_GROUPS.map(([key, label, hint]) => h('fieldset', { class: 'keywords' },
@@ -65,6 +114,16 @@ export function mount(container) {
                     value: (loaded[key]?.keywords ?? []).join(', '), hint }),
             field({ label: 'Reply', name: `${key}.reply`, id: `settings-${key}-reply`, type: 'textarea', rows: 2,
                     value: loaded[key]?.reply ?? '' }))))),
+      h('section', { class: 'card', 'aria-labelledby': 'settings-verification' },
+        h('h2', { id: 'settings-verification' }, 'Verification defaults'),
+        h('p', { class: 'hint' }, 'For every verification that does not set its own. Limits protect you from SMS pumping and brute force.'),
+        h('div', { class: 'grid-2 tight' }, VERIFICATION_NUMBERS.map(([key, label, hint]) => field({
+          label, name: `verification.${key}`, id: `settings-verification-${key.replace(/_/g, '-')}`, type: 'number', inputmode: 'numeric',
+          value: verification[key] ?? '', hint: hint || undefined,
+        }))),
+        h('p', { class: 'hint' }, testNumbers.length
+          ? `Test numbers (fixed codes, nothing sent): ${testNumbers.join(', ')}. Change them through the API.`
+          : 'No test numbers. Add them through the API (verification.test_numbers).')),
       h('section', { class: 'card', 'aria-labelledby': 'settings-events' },
         h('h2', { id: 'settings-events' }, 'Events'),
         field({ label: 'Events URL', name: 'events_url', id: 'settings-events-url', type: 'url', value: loaded.events_url ?? '',
@@ -99,7 +158,7 @@ export function mount(container) {
         }
       });
     });
-    replace(container, form);
+    replace(container, jump, form);
   }
 
   load();
@@ -128,6 +187,18 @@ function changes(form, loaded) {
   if (Boolean(quiet) !== Boolean(before) || (quiet && (quiet.start !== before.start || quiet.end !== before.end))) {
     patch.quiet_hours = quiet;
   }
+
+  const capOn = get('frequency_cap').checked;
+  const cap = capOn ? { max: Number(get('frequency_cap.max').value), window_hours: Number(get('frequency_cap.window_hours').value) } : null;
+  if (!same(cap, loaded.frequency_cap ?? null)) patch.frequency_cap = cap;
+
+  const verification = {};
+  for (const [key] of VERIFICATION_NUMBERS) {
+    const raw = get(`verification.${key}`).value.trim();
+    const value = raw === '' ? null : Number(raw);
+    if (value !== (loaded.verification?.[key] ?? null)) verification[key] = value;
+  }
+  if (Object.keys(verification).length) patch.verification = verification;
 
   for (const [key] of KEYWORD_GROUPS) {
     const group = {};
