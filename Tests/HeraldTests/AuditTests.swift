@@ -169,7 +169,8 @@ import Testing
                 for (query, field) in [("action=Campaign.Pause", "action"), ("action=a.b.c", "action"), ("after=yesterday", "after"),
                                        ("before=2026-13-01T00:00:00Z", "before"), ("target_type=a-b", "target_type"),
                                        ("after=2026-12-02T00:00:00Z&before=2026-12-01T00:00:00Z", "before"), ("limit=0", "limit"),
-                                       ("cursor=nonsense", "cursor"), ("actor=" + String(repeating: "a", count: 400), "actor")] {
+                                       ("cursor=nonsense", "cursor"), ("actor=" + String(repeating: "a", count: 400), "actor"),
+                                       ("actor=a%00b", "actor"), ("target_id=x%0Ay", "target_id")] {
                     let response = try await call(.get, "/v1/audit?\(query)", as: admin)
                     #expect(response.status == .badRequest && response.errorCode == "validation_failed" && response.errorField == field, "\(query)")
                 }

@@ -192,6 +192,24 @@ def walk(herald, browser, tmp_path, sim):
     wait.until(lambda b: re.search(r"\b\d{6}\b", css(b, "#outbox-items").text))
     shot(browser, "09-outbox")
 
+    # Settings, grouped: a bad verification default is named by its field; then a default and the
+    # campaigns' frequency cap are saved.
+    go(browser, wait, "settings", "Settings")
+    css(browser, ".jump [data-target='settings-verification']").click()
+    length = visible(wait, "#settings-verification-code-length")
+    assert browser.switch_to.active_element == length
+    length.clear()
+    length.send_keys("3")
+    css(browser, "#settings-save").click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "settings-verification-code-length-error"), "verification.code_length"))
+    length.clear()
+    length.send_keys("8")
+    css(browser, "#settings-cap-enabled").click()
+    css(browser, "#settings-save").click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "settings-notice"), "Settings saved."))
+    saved = browser_fetch(browser, "GET", "/v1/settings")["body"]
+    assert saved["verification"]["code_length"] == 8 and saved["frequency_cap"] == {"max": 3, "window_hours": 168}
+
     # An API key: created (shown once, with a copy button), then revoked; it stops working.
     go(browser, wait, "api-keys", "API keys")
     visible(wait, "#api-keys-list")
@@ -248,7 +266,8 @@ def walk(herald, browser, tmp_path, sim):
     visible(wait, "#audit-table")
     actions = {row.get_attribute("data-action") for row in browser.find_elements(By.CSS_SELECTOR, "#audit-table tbody tr")}
     expected = {"user.password_change", "provider.create", "import.create", "segment.create", "template.create", "campaign.create",
-                "campaign.pause", "campaign.resume", "api_key.create", "api_key.revoke", "user.create", "contact.create"}
+                "campaign.pause", "campaign.resume", "api_key.create", "api_key.revoke", "user.create", "contact.create",
+                "settings.update"}
     assert expected <= actions, expected - actions
     assert HOSTILE in css(browser, "#audit-table").text
     no_markup_ran(browser)

@@ -122,8 +122,8 @@ export function mount(container) {
           value: verification[key] ?? '', hint: hint || undefined,
         }))),
         h('p', { class: 'hint' }, testNumbers.length
-          ? `Test numbers (fixed codes, nothing sent): ${testNumbers.join(', ')}. Change them through the API.`
-          : 'No test numbers. Add them through the API (verification.test_numbers).')),
+          ? `Test numbers (fixed codes, nothing sent): ${testNumbers.join(', ')}. Add or remove them on the Verifications page.`
+          : 'No test numbers. Add them on the Verifications page: they get a fixed code and nothing is sent.')),
       h('section', { class: 'card', 'aria-labelledby': 'settings-events' },
         h('h2', { id: 'settings-events' }, 'Events'),
         field({ label: 'Events URL', name: 'events_url', id: 'settings-events-url', type: 'url', value: loaded.events_url ?? '',

@@ -97,7 +97,9 @@ public struct AuditFilter: Sendable, Equatable {
     /// Parses the query parameters; a bad value is `validation_failed` naming its parameter.
     public init(actor: String?, action: String?, targetType: String?, targetID: String?, after: String?, before: String?) throws {
         if let actor = actor?.trimmingCharacters(in: .whitespaces), !actor.isEmpty {
-            guard actor.count <= 320 else { throw HeraldError.validation("actor", "must be at most 320 characters") }
+            guard actor.count <= 320, !Self.hasControlCharacters(actor) else {
+                throw HeraldError.validation("actor", "must be an id, an e-mail or a key name of at most 320 characters")
+            }
             self.actor = UUID(uuidString: actor).map(Actor.id) ?? .label(actor)
         }
         if let action, !action.isEmpty {
@@ -113,7 +115,9 @@ public struct AuditFilter: Sendable, Equatable {
             self.targetType = targetType
         }
         if let targetID, !targetID.isEmpty {
-            guard targetID.count <= 100 else { throw HeraldError.validation("target_id", "must be at most 100 characters") }
+            guard targetID.count <= 100, !Self.hasControlCharacters(targetID) else {
+                throw HeraldError.validation("target_id", "must be an id of at most 100 characters")
+            }
             self.targetID = targetID
         }
         self.after = try after.flatMap { $0.isEmpty ? nil : try Self.instant($0, field: "after") }
@@ -121,6 +125,11 @@ public struct AuditFilter: Sendable, Equatable {
         if let from = self.after, let until = self.before, from >= until {
             throw HeraldError.validation("before", "must be later than after")
         }
+    }
+
+    /// PostgreSQL text holds no NUL, and no id or name holds a control character.
+    static func hasControlCharacters(_ text: String) -> Bool {
+        text.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 
     /// An RFC 3339 instant, with or without fractional seconds.
