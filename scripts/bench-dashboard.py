@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Dashboard pages at scale: every page's time to usable in headless Chromium, first on an empty
 database (the baseline, same run), then with 100,000 contacts, 1,000,000 messages over the last
-7 days, 20,000 verifications and 20,000 audit entries. Release `herald serve` on its embedded
+7 days, 20,000 verifications, 20,000 audit entries and three segments. Release `herald serve` on its embedded
 PostgreSQL with its default durable settings. A page is usable when its title is shown and no
 loading indicator is left. Prints a table (median of 3 visits per page) for BENCHMARKS.md.
 
@@ -46,13 +46,16 @@ check();
 
 
 def measure(browser) -> dict:
+    """Per page: (the first visit, the median of 3). Each visit starts from another page that has
+    finished loading, so nothing of the measured page is on screen before it starts."""
     times = {}
-    for route, title in PAGES:
+    for index, (route, title) in enumerate(PAGES):
+        other_route, other_title = PAGES[(index + 5) % len(PAGES)]
         samples = []
         for _ in range(3):
-            browser.execute_script("location.hash = '#/none'")
+            assert browser.execute_async_script(USABLE, other_route, other_title) >= 0
             samples.append(browser.execute_async_script(USABLE, route, title))
-        times[route] = statistics.median(samples)
+        times[route] = (samples[0], statistics.median(samples))
     return times
 
 
@@ -107,14 +110,22 @@ def main():
         seconds = seed(data_dir, args.contacts, args.messages)
         print(f"seeded {args.contacts:,} contacts, {args.messages:,} messages, 20,000 verifications and 20,000 audit entries "
               f"in {seconds:.0f} s", flush=True)
+        for name, rule in (("VIPs", {"field": "tags", "op": "has", "value": "vip"}),
+                           ("Pro plan", {"field": "attributes.plan", "op": "eq", "value": "pro"}),
+                           ("US VIPs on pro", {"all": [{"field": "country", "op": "in", "value": ["US"]},
+                                                       {"field": "tags", "op": "has", "value": "vip"},
+                                                       {"field": "attributes.plan", "op": "eq", "value": "pro"}]})):
+            made = session.post(herald.url + "/v1/segments", headers={"X-CSRF-Token": csrf}, timeout=60, json={"name": name, "rule": rule})
+            assert made.status_code == 201, made.text
         loaded = measure(browser)
         print()
-        print("| page | empty database (ms) | with the data (ms) | ratio | target < 1,000 ms |")
-        print("|---|---:|---:|---:|---|")
+        print("| page | empty database, first visit (ms) | with the data, first visit (ms) | with the data, median of 3 (ms) | ratio (first visits) | target < 1,000 ms |")
+        print("|---|---:|---:|---:|---:|---|")
         for route, title in PAGES:
-            ok = 0 <= loaded[route] < 1000
-            ratio = loaded[route] / baseline[route] if baseline[route] > 0 else float("nan")
-            print(f"| {title} | {baseline[route]:.0f} | {loaded[route]:.0f} | {ratio:.1f}× | {'✓' if ok else '✗'} |")
+            first, median = loaded[route]
+            ok = 0 <= first < 1000 and 0 <= median < 1000
+            ratio = first / baseline[route][0] if baseline[route][0] > 0 else float("nan")
+            print(f"| {title} | {baseline[route][0]:.0f} | {first:.0f} | {median:.0f} | {ratio:.1f}× | {'✓' if ok else '✗'} |")
     finally:
         browser.quit()
         herald.stop()

@@ -71,6 +71,45 @@ import Testing
         }
     }
 
+    @Test("hours older than two days are counted once into a summary, even by concurrent requests; recent hours stay live")
+    func olderHoursCountedOnce() async throws {
+        try await TestHerald.with { herald in
+            let now = herald.clock.now
+            func insert(hoursAgo: Double, status: String, count: Int = 1) async throws {
+                try await herald.pool.query(
+                    """
+                    INSERT INTO messages (to_number, body, channel, kind, priority, status, encoding, segments, characters, created_at)
+                    SELECT '+15005550006', 'x', 'sms', 'transactional', 0, \(status), 'GSM-7', 1, 1, \(now.addingTimeInterval(-hoursAgo * 3600))
+                    FROM generate_series(1, \(count))
+                    """)
+            }
+            try await insert(hoursAgo: 72, status: "delivered", count: 3)
+            try await insert(hoursAgo: 100, status: "failed", count: 2)
+            try await insert(hoursAgo: 1, status: "sent", count: 4)
+            // Two ranges at once reaching the same old hours: each hour is counted by one of them.
+            let service = herald.core.statistics
+            async let week = service.messages(hours: 168)
+            async let month = service.messages(hours: 700)
+            let (a, b) = try await (week, month)
+            for statistics in [a, b] {
+                #expect(statistics.totals == [.delivered: 3, .failed: 2, .sent: 4])
+            }
+            let summarized = try await herald.pool.query("SELECT coalesce(sum(count), 0)::int8 AS n FROM message_hour_counts")
+            #expect(try summarized[0].decode("n", as: Int64.self) == 5, "the old messages, each once")
+            let counted = try await herald.pool.query("SELECT count(*)::int8 AS n FROM message_hours_counted")
+            #expect(try counted[0].decode("n", as: Int64.self) == Int64(700 - StatisticsService.liveHours))
+
+            // Later changes: an old hour keeps its count, a recent one follows.
+            try await herald.pool.query("UPDATE messages SET status = 'delivered' WHERE status = 'sent'")
+            try await herald.pool.query("UPDATE messages SET status = 'delivered' WHERE status = 'failed'")
+            let later = try await service.messages(hours: 167)
+            #expect(later.totals == [.delivered: 7, .failed: 2])
+            let failedHour = try #require(later.hours.first { $0.counts[.failed] != nil })
+            let age: TimeInterval = now.timeIntervalSince(failedHour.start)
+            #expect(age > 99 * 3600 && age <= 101 * 3600)
+        }
+    }
+
     @Test("an empty database charts empty hours and no providers")
     func empty() async throws {
         try await TestHerald.with { herald in
