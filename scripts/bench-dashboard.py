@@ -25,7 +25,7 @@ from conftest import Herald, stop_cluster  # noqa: E402
 from messaging_support import psql  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-PAGES = [("overview", "Overview"), ("messages", "Messages"), ("verifications", "Verifications"), ("contacts", "Contacts"),
+PAGES = [("overview", "Overview"), ("overview?range=7d", "Overview"), ("messages", "Messages"), ("verifications", "Verifications"), ("contacts", "Contacts"),
          ("segments", "Segments"), ("templates", "Templates"), ("campaigns", "Campaigns"), ("outbox", "Outbox"),
          ("providers", "Providers"), ("settings", "Settings"), ("users", "Users"), ("api-keys", "API keys"), ("audit", "Audit log")]
 
@@ -35,7 +35,7 @@ const start = performance.now();
 location.hash = '#/' + route;
 const check = () => {
   const page = document.getElementById('page');
-  const ready = document.getElementById('page-title').textContent === title && page.dataset.page === route
+  const ready = document.getElementById('page-title').textContent === title && page.dataset.page === route.split('?')[0]
     && !page.querySelector('.loading') && page.children.length > 0;
   if (ready) done(performance.now() - start);
   else if (performance.now() - start > 30000) done(-1);
@@ -85,6 +85,8 @@ def seed(data_dir: str, contacts: int, messages: int):
         SELECT 'user', gen_random_uuid(), 'bench@example.com', 'contact.update', 'contact', g::text, 'Person' || g,
                jsonb_build_object('first_name', 'Old'), jsonb_build_object('first_name', 'New')
         FROM generate_series(1, 20000) AS g;
+        -- as if the history had been there before anyone charted it
+        TRUNCATE message_hour_counts, message_hours_counted;
         ANALYZE;
     """)
     return time.time() - started
@@ -118,6 +120,12 @@ def main():
             made = session.post(herald.url + "/v1/segments", headers={"X-CSRF-Token": csrf}, timeout=60, json={"name": name, "rule": rule})
             assert made.status_code == 201, made.text
         loaded = measure(browser)
+        # Housekeeping counts settled hours each minute: once it has, a week is two days of messages.
+        deadline = time.time() + 150
+        while time.time() < deadline and int(psql(data_dir, "SELECT count(*) FROM message_hours_counted") or 0) < 24 * 31 - 48:
+            time.sleep(2)
+        time.sleep(11)  # past the 10 s cache
+        week = browser.execute_async_script(USABLE, "overview?range=7d", "Overview")
         print()
         print("| page | empty database, first visit (ms) | with the data, first visit (ms) | with the data, median of 3 (ms) | ratio (first visits) | target < 1,000 ms |")
         print("|---|---:|---:|---:|---:|---|")
@@ -125,7 +133,9 @@ def main():
             first, median = loaded[route]
             ok = 0 <= first < 1000 and 0 <= median < 1000
             ratio = first / baseline[route][0] if baseline[route][0] > 0 else float("nan")
-            print(f"| {title} | {baseline[route][0]:.0f} | {first:.0f} | {median:.0f} | {ratio:.1f}× | {'✓' if ok else '✗'} |")
+            label = f"{title}, 7 days" if "range=7d" in route else title
+            print(f"| {label} | {baseline[route][0]:.0f} | {first:.0f} | {median:.0f} | {ratio:.1f}× | {'✓' if ok else '✗'} |")
+        print(f"| Overview, 7 days, once housekeeping has counted the settled hours | | {week:.0f} | | | {'✓' if 0 <= week < 1000 else '✗'} |")
     finally:
         browser.quit()
         herald.stop()

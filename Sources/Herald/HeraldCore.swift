@@ -192,7 +192,8 @@ public struct HeraldCore: Sendable {
             eventSender: EventDeliveryService(events: events, http: http, idlePoll: options.eventPoll,
                                               logger: logger.with("component", "events")),
             housekeeping: Housekeeping(identity: identity, idempotency: idempotencyStore, events: eventStore,
-                                       webhooks: webhookStore, providers: providerStore, verifications: verifications, clock: clock,
+                                       webhooks: webhookStore, providers: providerStore, verifications: verifications,
+                                       statistics: statistics, clock: clock,
                                        logger: logger.with("component", "housekeeping")),
             campaignScheduler: CampaignScheduler(campaigns: campaigns, contacts: contacts, wakeUp: campaignWake, logger: logger.with("component", "campaign-scheduler")))
     }

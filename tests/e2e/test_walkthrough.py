@@ -297,6 +297,21 @@ def walk(herald, browser, tmp_path, sim):
     no_markup_ran(browser)
     css(browser, "#audit-detail-close").click()
 
+    # Filters live in the address: a reload (or a shared link) shows the same list.
+    go(browser, wait, "messages", "Messages")
+    visible(wait, "#messages-table")
+    Select(css(browser, "#filter-status")).select_by_value("sent")
+    wait.until(lambda b: "status=sent" in b.current_url)
+    browser.refresh()
+    visible(wait, "#messages-table")
+    assert Select(css(browser, "#filter-status")).first_selected_option.get_attribute("value") == "sent"
+    assert {chip.text for chip in browser.find_elements(By.CSS_SELECTOR, "#messages-table tbody .chip")} == {"sent"}
+    browser.get(herald.url + "/#/contacts?search=3999998")
+    wait.until(EC.text_to_be_present_in_element((By.ID, "contacts-table"), HOSTILE))
+    assert css(browser, "#contacts-search").get_attribute("value") == "3999998"
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#contacts-table tbody tr")) == 1
+    no_markup_ran(browser)
+
     # The overview: the landing page once something was sent, with its charts.
     browser.get(herald.url + "/")
     wait.until(EC.text_to_be_present_in_element((By.ID, "page-title"), "Overview"))

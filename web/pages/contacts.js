@@ -1,5 +1,6 @@
 // Contacts: search and browse, one contact's details (attributes, tags, consent ledger,
 // messages), subscribe / unsubscribe / delete, add one, and import a CSV with a live progress bar.
+import { readParams, writeParams } from '../lib/address.js';
 import { api, query, upload } from '../lib/api.js';
 import { busy, chip, clearErrors, confirmAction, field, formError, h, loading, notice, replace, showError, time } from '../lib/dom.js';
 
@@ -116,12 +117,20 @@ export function mount(container, { session }) {
       h('button', { type: 'submit', class: 'small' }, 'Search'),
       h('button', { type: 'reset', class: 'secondary small' }, 'Clear')),
     formError());
+  // Filters from the address: a reload or a shared link shows the same contacts.
+  const linked = readParams();
+  view.search = linked.get('search') ?? '';
+  view.tag = linked.get('tag') ?? '';
+  view.segment = linked.get('segment_id') ?? '';
+  filterForm.querySelector('#contacts-search').value = view.search;
+  filterForm.querySelector('#contacts-tag').value = view.tag;
   filterForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearErrors(filterForm);
     view.search = filterForm.querySelector('#contacts-search').value.trim();
     view.tag = filterForm.querySelector('#contacts-tag').value.trim();
     view.segment = filterForm.querySelector('#contacts-segment').value;
+    writeParams({ search: view.search, tag: view.tag, segment_id: view.segment });
     await refresh();
   });
   filterForm.addEventListener('reset', () => setTimeout(() => filterForm.requestSubmit()));
@@ -146,6 +155,7 @@ export function mount(container, { session }) {
       const segments = (await api('GET', '/v1/segments?limit=500')).data;
       const select = filterForm.querySelector('#contacts-segment');
       replace(select, h('option', { value: '' }, 'Any'), segments.map((s) => h('option', { value: s.id }, `${s.name} (${s.count.toLocaleString()})`)));
+      select.value = view.segment;
     } catch { /* a viewer without campaigns scope: no segment filter */ }
   }
 

@@ -1,4 +1,5 @@
 // Messages: send one, watch the queue, read a message's detail.
+import { readParams, writeParams } from '../lib/address.js';
 import { api, APIError, query } from '../lib/api.js';
 import { barChart } from '../lib/chart.js';
 import {
@@ -83,10 +84,16 @@ export function mount(container) {
       h('button', { type: 'submit', class: 'small' }, 'Filter'),
       h('button', { type: 'reset', class: 'secondary small' }, 'Clear')),
     formError());
+  // Filters from the address: a reload or a shared link shows the same messages.
+  const linked = readParams();
+  filterForm.querySelector('#filter-status').value = linked.get('status') ?? '';
+  filterForm.querySelector('#filter-to').value = linked.get('to') ?? '';
+  view.filters = { status: filterForm.querySelector('#filter-status').value, to: filterForm.querySelector('#filter-to').value.trim() };
   filterForm.querySelector('#filter-status').addEventListener('change', () => filterForm.requestSubmit());
   filterForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     view.filters = { status: filterForm.querySelector('#filter-status').value, to: filterForm.querySelector('#filter-to').value.trim() };
+    writeParams(view.filters);
     view.rows = [];
     view.signature = '';
     replace(tableBox, loading());

@@ -1,5 +1,6 @@
 // Verifications: try a code, the log with filters, conversion by country and channel, and — for
 // admins — the fraud guard's blocked prefixes, test numbers and the texts with their overrides.
+import { readParams, writeParams } from '../lib/address.js';
 import { api, APIError, query } from '../lib/api.js';
 import { barChart } from '../lib/chart.js';
 import {
@@ -103,6 +104,10 @@ export function mount(container, { session }) {
       h('button', { type: 'submit', class: 'small' }, 'Filter'),
       h('button', { type: 'reset', class: 'secondary small' }, 'Clear')),
     formError());
+  // Filters from the address: a reload or a shared link shows the same log.
+  const linked = readParams();
+  for (const key of ['to', 'purpose', 'status', 'channel']) filterForm.querySelector(`#vfilter-${key}`).value = linked.get(key) ?? '';
+  view.filters = Object.fromEntries(['to', 'purpose', 'status', 'channel'].map((key) => [key, filterForm.querySelector(`#vfilter-${key}`).value.trim()]));
   for (const id of ['#vfilter-purpose', '#vfilter-status', '#vfilter-channel']) {
     filterForm.querySelector(id).addEventListener('change', () => filterForm.requestSubmit());
   }
@@ -110,6 +115,7 @@ export function mount(container, { session }) {
     event.preventDefault();
     const value = (id) => filterForm.querySelector(id).value.trim();
     view.filters = { to: value('#vfilter-to'), purpose: value('#vfilter-purpose'), status: value('#vfilter-status'), channel: value('#vfilter-channel') };
+    writeParams(view.filters);
     view.rows = [];
     view.signature = '';
     replace(tableBox, loading());

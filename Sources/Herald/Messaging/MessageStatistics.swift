@@ -68,6 +68,13 @@ public final class StatisticsService: Sendable {
         return try await cache.value(for: hours) { [self] in try await compute(hours: hours) }
     }
 
+    /// Counts every settled hour of the longest range not counted yet (housekeeping calls it each
+    /// minute, so nobody opening the overview waits for it; usually nothing or one hour to do).
+    public func countSettledHours() async throws {
+        let (first, last) = MessageStatistics.buckets(hours: Self.hourRange.upperBound, now: clock.now)
+        try await countOlderHours(from: first, until: last - Int64(Self.liveHours) + 1)
+    }
+
     /// (hour, provider, status, count) rows, summed over the range.
     private typealias Counts = [(hour: Int64, provider: UUID?, status: MessageStatus, count: Int)]
 

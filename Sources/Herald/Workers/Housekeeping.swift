@@ -12,6 +12,7 @@ public struct Housekeeping: Service {
     let webhooks: WebhookStore
     let providers: ProviderStore
     let verifications: VerificationService
+    let statistics: StatisticsService
     let clock: any HeraldClock
     let interval: Duration
     let logger: Logger
@@ -19,9 +20,10 @@ public struct Housekeeping: Service {
     static let deliveredEventRetention: TimeInterval = 7 * 24 * 3600
 
     init(identity: IdentityService, idempotency: IdempotencyStore, events: EventStore, webhooks: WebhookStore,
-         providers: ProviderStore, verifications: VerificationService, clock: any HeraldClock, interval: Duration = .seconds(60),
+         providers: ProviderStore, verifications: VerificationService, statistics: StatisticsService, clock: any HeraldClock, interval: Duration = .seconds(60),
          logger: Logger) {
         self.verifications = verifications
+        self.statistics = statistics
         self.identity = identity
         self.idempotency = idempotency
         self.events = events
@@ -46,6 +48,7 @@ public struct Housekeeping: Service {
             ("webhook_replays", { try await webhooks.purgeSightings(now: now) }),
             ("provider_rate_windows", { try await providers.purgeRateWindows(before: Int64(now.timeIntervalSince1970) - 120) }),
             ("verifications_expired", { try await verifications.expireDue() }),
+            ("message_hour_counts", { try await statistics.countSettledHours() }),
         ]
         for (name, step) in steps {
             do { try await step() }
