@@ -189,7 +189,12 @@ def walk(herald, browser, tmp_path, sim):
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#verify-form .notice"), "Code sent to +14155550100"))
     shot(browser, "08-verifications")
     go(browser, wait, "outbox", "Outbox")
+    css(browser, "#outbox-to").send_keys("+14155550100\n")
+    wait.until(lambda b: "to=%2B14155550100" in b.current_url)
+    browser.refresh()
     wait.until(lambda b: re.search(r"\b\d{6}\b", css(b, "#outbox-items").text))
+    assert css(browser, "#outbox-to").get_attribute("value") == "+14155550100"
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#outbox-items .outbox-item")) == 1
     shot(browser, "09-outbox")
 
     # Settings, grouped: a bad verification default is named by its field; then a default and the

@@ -1,4 +1,5 @@
 // Outbox: what the built-in `outbox` provider "sent" — where a new installation's messages go.
+import { readParams, writeParams } from '../lib/address.js';
 import { api, query } from '../lib/api.js';
 import { busy, clearErrors, field, formError, h, loading, relative, replace, showError, time, poll } from '../lib/dom.js';
 
@@ -16,9 +17,13 @@ export function mount(container) {
       h('button', { type: 'submit', class: 'small' }, 'Filter'),
       h('button', { type: 'reset', class: 'secondary small' }, 'Clear')),
     formError());
+  // The filter from the address: a reload or a shared link shows the same entries.
+  view.to = readParams().get('to') ?? '';
+  filterForm.querySelector('#outbox-to').value = view.to;
   filterForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     view.to = filterForm.querySelector('#outbox-to').value.trim();
+    writeParams({ to: view.to });
     view.rows = [];
     view.signature = '';
     replace(list, loading());

@@ -34,8 +34,10 @@ public struct Housekeeping: Service {
         self.logger = logger
     }
 
+    /// A first pass at start-up (an upgrade with history gets its settled hours counted before
+    /// anyone opens the overview), then one every `interval`.
     public func run() async throws {
-        await repeatEvery(interval) { await purge() }
+        await repeatEvery(interval, immediately: true) { await purge() }
     }
 
     /// One pass over every purge; a failing one is logged and does not stop the others.
