@@ -173,7 +173,7 @@ public struct HeraldCore: Sendable {
                                   replies: ReplyTexts(directory: resourceDirectory + "/templates/replies"),
                                   clock: clock, logger: logger)
         health = HealthService(pool: pool)
-        statistics = StatisticsService(pool: pool, clock: clock)
+        statistics = StatisticsService(store: StatisticsStore(pool: pool), clock: clock)
         audit = AuditService(store: AuditStore(pool: pool), logger: logger.with("component", "audit"))
         let codeSeal = CodeSeal(secret: secret)
         verifications = VerificationService(

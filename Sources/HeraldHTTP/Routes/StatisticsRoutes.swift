@@ -52,13 +52,7 @@ struct StatisticsRoutes {
     func register(on router: RouteRegistrar) {
         router.get("/v1/message-stats") { request, context in
             try context.require(.messages, write: false)
-            let raw = request.uri.queryParameters["hours"].map(String.init)
-            let hours = try raw.map { text in
-                guard let value = Int(text), StatisticsService.hourRange.contains(value) else {
-                    throw HeraldError.validation("hours", "must be a whole number from 1 to \(StatisticsService.hourRange.upperBound)")
-                }
-                return value
-            } ?? 24
+            let hours = try request.hoursParameter(StatisticsService.hourRange, default: 24)
             return try JSON.response(StatisticsBody(try await statistics.messages(hours: hours)))
         }
     }

@@ -231,13 +231,7 @@ struct VerificationRoutes {
         }
         router.get("/v1/verification-stats") { request, context in
             try context.require(.verifications, write: false)
-            let raw = request.uri.queryParameters["hours"].map(String.init)
-            let hours = try raw.map { text in
-                guard let value = Int(text), (1...24 * 90).contains(value) else {
-                    throw HeraldError.validation("hours", "must be a whole number from 1 to 2160")
-                }
-                return value
-            } ?? 24
+            let hours = try request.hoursParameter(1...24 * 90, default: 24)
             let figures = try await verifications.conversion(hours: hours)
             return try JSON.response(ListResponse(
                 data: figures.map { ConversionBody(country: $0.country, channel: $0.channel, created: $0.created, approved: $0.approved, rate: $0.rate) },

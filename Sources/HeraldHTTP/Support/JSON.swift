@@ -105,6 +105,17 @@ extension Request {
     }
 }
 
+extension Request {
+    /// `?hours=` of the statistics endpoints: a whole number in `range`, `fallback` when absent.
+    func hoursParameter(_ range: ClosedRange<Int>, default fallback: Int) throws -> Int {
+        guard let text = uri.queryParameters["hours"].map(String.init) else { return fallback }
+        guard let value = Int(text), range.contains(value) else {
+            throw HeraldError.validation("hours", "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+}
+
 extension UUID {
     /// The id as the API shows it: lowercase.
     var wire: String { uuidString.lowercased() }
